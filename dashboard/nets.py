@@ -1,0 +1,188 @@
+"""Autoencoder and VAE networks built from one config dataclass, with a shared interface."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+FAMILIES = ("ae", "vae", "dae")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a network; stored in each checkpoint's model card."""
+
+    family: str = "ae"  # "ae", "vae" or "dae" (an AE trained on corrupted input, clean target)
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (channels, height, width) of the input
+    latent_dim: int = 16  # size of the bottleneck code z
+    channels: tuple[int, ...] = (32, 64, 64)  # conv widths; each conv halves the side (rounding up)
+    hidden: int = 128  # width of the dense layer between the conv stack and z
+    beta: float = 1.0  # VAE only: weight of the KL term against reconstruction
+    noise: str = "gaussian"  # DAE only: the corruption applied while training (a corrupt.NOISE_TYPES entry or "mixed")
+    noise_level: float = 0.5  # DAE only: strength of that corruption ("mixed" draws its own levels)
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"Unknown family {self.family!r}; expected one of {FAMILIES}.")
+        if self.latent_dim < 1:
+            raise ValueError("latent_dim must be at least 1.")
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "channels", tuple(self.channels))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _conv_sides(side: int, n_layers: int) -> list[int]:
+    """Spatial side after each stride-2 conv with kernel 3 and padding 1: ceil(side / 2)."""
+    sides = [side]
+    for _ in range(n_layers):
+        sides.append((sides[-1] + 1) // 2)
+    return sides
+
+
+class Autoencoder(nn.Module):
+    """Conv encoder -> dense bottleneck z -> mirrored transposed-conv decoder, sigmoid output."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        in_ch, height, width = config.image_shape
+        self.heights = _conv_sides(height, len(config.channels))
+        self.widths = _conv_sides(width, len(config.channels))
+        widths = (in_ch, *config.channels)
+
+        enc_layers: list[nn.Module] = []
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            enc_layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.SiLU()]
+        self.encoder_conv = nn.Sequential(*enc_layers)
+        self.flat_shape = (widths[-1], self.heights[-1], self.widths[-1])
+        flat = widths[-1] * self.heights[-1] * self.widths[-1]
+        self.encoder_dense = nn.Sequential(nn.Flatten(), nn.Linear(flat, config.hidden), nn.SiLU())
+        self.to_latent = nn.Linear(config.hidden, self._latent_outputs())
+
+        self.decoder_dense = nn.Sequential(
+            nn.Linear(config.latent_dim, config.hidden), nn.SiLU(), nn.Linear(config.hidden, flat), nn.SiLU()
+        )
+        dec_layers: list[nn.Module] = []
+        n = len(config.channels)
+        for i in range(n, 0, -1):
+            c_in, c_out = widths[i], widths[i - 1]
+            # output_padding restores the side that the encoder's rounding-up lost.
+            pad_h = self.heights[i - 1] - (2 * self.heights[i] - 1)
+            pad_w = self.widths[i - 1] - (2 * self.widths[i] - 1)
+            dec_layers.append(nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=(pad_h, pad_w)))
+            if i > 1:
+                dec_layers.append(nn.SiLU())
+        self.decoder_conv = nn.Sequential(*dec_layers)
+
+    def _latent_outputs(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def family(self) -> str:
+        return self.config.family
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.to_latent(self.encoder_dense(self.encoder_conv(x)))  # (N, latent outputs)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] -> codes (N, latent_dim)."""
+        return self._features(x)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.decoder_dense(z).view(-1, *self.flat_shape)  # (N, C_last, h, w)
+        return self.decoder_conv(h)  # (N, C, H, W), before the sigmoid
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes (N, latent_dim) -> images (N, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct: decode(encode(x)), images in [0, 1]."""
+        return self.decode(self.encode(x))
+
+    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean per-pixel binary cross-entropy of the reconstruction of x against target (default x)."""
+        target = x if target is None else target
+        logits = self.decode_logits(self.encode(x))
+        recon = F.binary_cross_entropy_with_logits(logits, target)
+        return recon, {"loss": recon.detach(), "recon": recon.detach()}
+
+    def trace(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+        """Activations at every stage of the hourglass, input to output, for teaching plots."""
+        stages = [("input", x)]
+        h = x
+        for layer in self.encoder_conv:
+            h = layer(h)
+            if isinstance(layer, nn.SiLU):
+                stages.append((f"conv {h.shape[1]}x{h.shape[2]}x{h.shape[3]}", h))
+        h = self.encoder_dense(h)
+        stages.append((f"dense {h.shape[1]}", h))
+        z = self.encode(x)
+        stages.append((f"code z ({z.shape[1]})", z))
+        h = self.decoder_dense[:2](z)
+        stages.append((f"dense {h.shape[1]}", h))
+        h = self.decoder_dense[2:](h).view(-1, *self.flat_shape)
+        stages.append((f"deconv {h.shape[1]}x{h.shape[2]}x{h.shape[3]}", h))
+        for layer in self.decoder_conv:
+            h = layer(h)
+            if isinstance(layer, nn.SiLU):
+                stages.append((f"deconv {h.shape[1]}x{h.shape[2]}x{h.shape[3]}", h))
+        stages.append(("output", torch.sigmoid(h)))
+        return stages
+
+
+class VariationalAutoencoder(Autoencoder):
+    """A VAE: the encoder outputs a Gaussian posterior; the loss adds a KL term to a N(0, I) prior."""
+
+    def _latent_outputs(self) -> int:
+        return 2 * self.config.latent_dim
+
+    def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance, each (N, latent_dim)."""
+        mu, logvar = self._features(x).chunk(2, dim=1)
+        return mu, logvar.clamp(-12.0, 8.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean, so that encode is deterministic like a plain AE's."""
+        return self.encode_distribution(x)[0]
+
+    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """Negative ELBO per pixel: summed BCE plus beta times KL, divided by the pixel count."""
+        target = x if target is None else target
+        mu, logvar = self.encode_distribution(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
+        logits = self.decode_logits(z)
+        n_pixels = target[0].numel()
+        recon = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(x)
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(x)
+        total = (recon + self.config.beta * kl) / n_pixels
+        return total, {"loss": total.detach(), "recon": (recon / n_pixels).detach(), "kl": kl.detach()}
+
+
+def build(config: ModelConfig) -> Autoencoder:
+    """The network for a config; AE and DAE share an architecture, the VAE adds a variance head."""
+    return VariationalAutoencoder(config) if config.family == "vae" else Autoencoder(config)
+
+
+def default_config(family: str, latent_dim: int, image_shape: tuple[int, int, int], **overrides) -> ModelConfig:
+    """Sizes that suit the image: tiny 8x8 digits get a lighter conv stack than 28x28 MNIST."""
+    small = image_shape[1] <= 16
+    base = {"channels": (16, 32), "hidden": 64} if small else {"channels": (32, 64, 64), "hidden": 128}
+    if family == "dae":
+        # A mix of noise types teaches one model to clean Gaussian, salt-and-pepper and occlusion alike.
+        base.update(noise="mixed", noise_level=1.0)
+    return ModelConfig(family=family, latent_dim=latent_dim, image_shape=tuple(image_shape), **{**base, **overrides})
