@@ -141,6 +141,7 @@ def model_to_bytes(model: nets.Autoencoder) -> bytes:
 def _atomic_write(path: Path, payload: bytes) -> None:
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         tmp.write(payload)
+    os.chmod(tmp.name, 0o644)  # NamedTemporaryFile makes 0600 files; checkpoints are meant to be shared
     os.replace(tmp.name, path)
 
 
@@ -180,14 +181,25 @@ def config_for(name: str, dataset: str) -> nets.ModelConfig:
     return nets.default_config(family, latent, data.load(dataset).image_shape)
 
 
+def train_model(name: str, dataset: str, model_config: nets.ModelConfig | None = None,
+                train_config: train.TrainConfig | None = None, x_train: torch.Tensor | None = None,
+                progress: train.ProgressFn | None = None, should_stop: train.StopFn | None = None
+                ) -> tuple[train.TrainResult, dict, bytes]:
+    """Train a model (the named default recipe unless configs are given) and build its card and weight bytes."""
+    ds = data.load(dataset)
+    train_config = train_config or train.default_train_config(name, dataset)
+    model_config = model_config or config_for(name, dataset)
+    result = train.train(model_config, ds.x_train if x_train is None else x_train, train_config,
+                         progress=progress, should_stop=should_stop)
+    payload = model_to_bytes(result.model)
+    return result, make_card(name, dataset, result.model, result, train_config, payload), payload
+
+
 def train_and_save(name: str, dataset: str, folder: Path | str | None = None,
                    progress: train.ProgressFn | None = None, **train_overrides) -> tuple[train.TrainResult, dict]:
     """Train a named model with its default recipe and write weights + card (atomically) to folder."""
-    ds = data.load(dataset)
     train_config = train.default_train_config(name, dataset, **train_overrides)
-    result = train.train(config_for(name, dataset), ds.x_train, train_config, progress=progress)
-    payload = model_to_bytes(result.model)
-    card = make_card(name, dataset, result.model, result, train_config, payload)
+    result, card, payload = train_model(name, dataset, train_config=train_config, progress=progress)
     target = Path(folder) if folder else folder_for(dataset)
     target.mkdir(parents=True, exist_ok=True)
     _atomic_write(target / f"{name}.safetensors", payload)

@@ -1,0 +1,144 @@
+"""Models: a card for every shipped model, and a bounded "train your own" for this session."""
+
+import json
+import time
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import corrupt, nets, plots, train, ui, zoo
+
+MAX_EPOCHS = 40
+MAX_SECONDS = 180
+LATENT_SIZES = [2, 3, 8, 16, 32, 64]
+
+st.title("🧪 Models")
+dataset_name = ui.current_dataset()
+ds = ui.dataset(dataset_name)
+ui.lesson("models")
+
+tab_shipped, tab_train = st.tabs(["Shipped models", "Train your own"])
+
+with tab_shipped:
+    cards = []
+    for name in zoo.names(dataset_name):
+        try:
+            cards.append(zoo.read_card(name, dataset_name))
+        except zoo.CheckpointError as exc:
+            st.error(f"`{name}`: {exc}", icon="🚫")
+    if not cards:
+        st.info(f"No models ship for {dataset_name}. Train one in the next tab, or pick mnist-5k or digits.")
+    else:
+        summary = pd.DataFrame([{
+            "model": c["name"], "family": c["config"]["family"].upper(), "latent size": c["config"]["latent_dim"],
+            "parameters": c["parameters"], "test MSE": c["metrics"]["test_mse"],
+            "PCA MSE (same size)": c["metrics"]["pca_mse"],
+            "vs PCA": c["metrics"]["test_mse"] / c["metrics"]["pca_mse"], "epochs": c["epochs"],
+            "train time (s)": c["train_seconds"], "device": c["device"]} for c in cards])
+        st.dataframe(summary, hide_index=True, width="stretch", column_config={
+            "test MSE": st.column_config.NumberColumn(format="%.5f"),
+            "PCA MSE (same size)": st.column_config.NumberColumn(format="%.5f"),
+            "vs PCA": st.column_config.ProgressColumn(
+                format="%.2fx", min_value=0.0, max_value=1.5,
+                help="Model error divided by PCA's at the same code size: below 1 means the network wins."),
+        })
+        st.caption(f"Test split of {dataset_name}: {len(ds.x_test):,} images never seen in training. "
+                   "MSE is per pixel, pixels in [0, 1].")
+        picked = st.selectbox("Model card", [c["name"] for c in cards], key="models_card")
+        card = next(c for c in cards if c["name"] == picked)
+        left, right = st.columns([2, 3], gap="large")
+        with left:
+            config = card["config"]
+            st.markdown(f"#### `{card['name']}`")
+            st.markdown(
+                f"- **Family:** {config['family'].upper()}, code of **{config['latent_dim']}** numbers\n"
+                f"- **Layers:** conv widths {config['channels']}, dense {config['hidden']}, "
+                f"{card['parameters']:,} parameters\n"
+                f"- **Data:** {card['dataset']}, {card['n_train']:,} train / {card['n_test']:,} test, "
+                f"split seed {card['split_seed']}\n"
+                f"- **Training:** {card['epochs']} epochs in {card['train_seconds']:.1f} s on {card['device']}, "
+                f"torch {card['torch_version']}\n"
+                f"- **Test MSE:** {card['metrics']['test_mse']:.5f} (PCA: {card['metrics']['pca_mse']:.5f}), "
+                f"PSNR {card['metrics']['test_psnr']:.1f} dB\n"
+                f"- **Weights sha256:** `{card['sha256'][:16]}…`")
+            if config["family"] == "dae":
+                st.caption(f"Trained on inputs corrupted with `{config['noise']}` noise, clean targets.")
+            st.download_button("Download model card (JSON)", json.dumps(card, indent=1), f"{picked}.json",
+                               "application/json", key="models_card_download")
+        with right:
+            st.altair_chart(plots.loss_curve(card["history"]), width="stretch")
+
+with tab_train:
+    st.markdown(
+        f"Train a model in this browser session. It runs on **{train.device_label()}**, is capped at "
+        f"{MAX_EPOCHS} epochs, {ui.ON_DEMAND_MAX_IMAGES:,} images and {MAX_SECONDS} s, and only one run "
+        "trains on the server at a time. Your model is then offered on every page for this session. "
+        "It never replaces a shipped model, and it is gone when you close the tab, unless you download it.")
+    with st.form("models_train_form"):
+        a, b, c = st.columns(3)
+        family = a.selectbox("Family", nets.FAMILIES, format_func=str.upper, key="models_family")
+        latent = b.selectbox("Latent size", LATENT_SIZES, index=3, key="models_latent")
+        epochs = c.slider("Epochs", 1, MAX_EPOCHS, 10, key="models_epochs")
+        d, e = st.columns(2)
+        noise = d.selectbox("Noise type (DAE only)", corrupt.NOISE_TYPES, key="models_noise")
+        level = e.slider("Noise level (DAE only)", 0.05, 0.8, 0.4, 0.05, key="models_level",
+                         help="Gaussian: noise std; salt-and-pepper: fraction of pixels; mask: block side.")
+        submitted = st.form_submit_button("Train", type="primary")
+
+    if st.session_state.pop("models_training_started", False) and not submitted:
+        st.warning("The last training run was cancelled before it finished; nothing was kept.", icon="⏹️")
+
+    if submitted:
+        lock = ui.training_lock()
+        if not lock.acquire(blocking=False):
+            st.warning("Another visitor is training on this server right now. Try again in a minute.", icon="⏳")
+        else:
+            n_own = len(ui.user_models()) + 1
+            name = f"{family}-{latent} #{n_own}{ui.USER_SUFFIX}"
+            config = nets.default_config(family, latent, ds.image_shape, **(
+                {"noise": noise, "noise_level": min(level, corrupt.LEVEL_RANGES[noise][1])} if family == "dae" else {}))
+            settings = train.TrainConfig(epochs=epochs, shift=1 if ds.image_shape[1] <= 16 else 2)
+            st.session_state["models_training_started"] = True
+            try:
+                with st.status(f"Training {name} on {train.device_label()}…", expanded=True) as status:
+                    st.button("Cancel training", key="models_cancel", help="Stops after the current epoch.")
+                    bar = st.progress(0.0, text="Starting…")
+                    chart = st.empty()
+                    history: list[float] = []
+                    deadline = time.monotonic() + MAX_SECONDS
+
+                    def report(epoch: int, total: int, loss: float) -> None:
+                        history.append(loss)
+                        bar.progress(epoch / total, text=f"Epoch {epoch}/{total}: loss {loss:.4f}")
+                        chart.altair_chart(plots.loss_curve(history), width="stretch")
+
+                    result, card, payload = zoo.train_model(
+                        name.split(" ")[0], dataset_name, config, settings,
+                        x_train=ds.x_train[:ui.ON_DEMAND_MAX_IMAGES], progress=report,
+                        should_stop=lambda: time.monotonic() > deadline)
+                    for parameter in result.model.parameters():
+                        parameter.requires_grad_(False)
+                    ui.user_models()[(dataset_name, name)] = {"model": result.model, "card": card,
+                                                              "weights": payload}
+                    status.update(label=f"{name} is ready ({result.epochs_done} epochs, {result.seconds:.1f} s)"
+                                  + (" — stopped at the time cap" if result.cancelled else ""), state="complete")
+            finally:
+                lock.release()
+                st.session_state.pop("models_training_started", None)
+
+    own = {n: entry for (d, n), entry in ui.user_models().items() if d == dataset_name}
+    if own:
+        st.subheader("Your models")
+        for name, entry in own.items():
+            card = entry["card"]
+            with st.container(border=True):
+                left, right = st.columns([2, 3])
+                left.markdown(f"**{name}** · {card['epochs']} epochs · {card['train_seconds']:.1f} s on "
+                              f"{card['device']}\n\nTest MSE {card['metrics']['test_mse']:.5f} "
+                              f"(PCA {card['metrics']['pca_mse']:.5f})")
+                stem = name.split(" ")[0] + "-yours"
+                left.download_button("Weights (.safetensors)", entry["weights"], f"{stem}.safetensors",
+                                     key=f"models_dl_w_{name}")
+                left.download_button("Model card (.json)", json.dumps(card, indent=1), f"{stem}.json",
+                                     key=f"models_dl_c_{name}")
+                right.altair_chart(plots.loss_curve(card["history"]), width="stretch")

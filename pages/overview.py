@@ -1,0 +1,86 @@
+"""Overview: the autoencoder's hourglass, traced live on one image the visitor picks or draws."""
+
+import streamlit as st
+
+from dashboard import hourglass, plots, ui
+
+st.title("⏳ Latent Lab: what an autoencoder keeps")
+st.markdown("An autoencoder squeezes an image into a handful of numbers, the **code z**, and rebuilds the image "
+            "from those numbers alone. Pick a digit and watch what survives the squeeze.")
+dataset_name = ui.current_dataset()
+ds = ui.dataset(dataset_name)
+ui.lesson("overview")
+
+names = ui.model_names(dataset_name)
+if not names:
+    st.warning(f"No models exist yet for {dataset_name}. Train one on the Models page, or pick mnist-5k.")
+    st.stop()
+default_model = "ae-16" if "ae-16" in names else names[0]
+
+
+@st.fragment
+def walkthrough() -> None:
+    controls, picture = st.columns([1, 3], gap="large")
+    with controls:
+        st.subheader("1 · Pick an image")
+        model_name = st.selectbox("Model", names, key=ui.url_key("overview_model", "model", default_model, names),
+                                  help="ae-k: plain autoencoder with a k-number code; vae-k: variational; "
+                                       "dae-k: trained to remove noise.")
+        source = st.segmented_control("Image source", ["Test set", "Your own"], default="Test set",
+                                      key="overview_source")
+        if source == "Your own":
+            prepared = ui.image_input("overview_own", ds.image_shape, label="Draw or upload")
+            if prepared is None:
+                st.info("Showing test image #0 until your image is ready.")
+                x, label = ds.x_test[:1], str(ds.classes[int(ds.y_test[0])])
+            else:
+                x, label = prepared.tensor, "your image"
+        else:
+            index = ui.pick_test_index("overview_image", len(ds.x_test))
+            x, label = ds.x_test[index:index + 1], f"class {ds.classes[int(ds.y_test[index])]}"
+    model = ui.require_model(model_name, dataset_name)
+    trace = hourglass.walk(model, x)
+    with picture:
+        st.subheader("2 · Squeeze it through the bottleneck")
+        left, middle, right = st.columns([1, 2, 1])
+        left.image(plots.to_pixels(trace.x, 8 if ds.image_shape[1] > 16 else 24),
+                   caption=f"x: input ({trace.n_pixels} pixels, {label})")
+        middle.altair_chart(plots.code_bars(trace.z, f"z: the code, {len(trace.z)} numbers"), width="stretch")
+        right.image(plots.to_pixels(trace.x_hat, 8 if ds.image_shape[1] > 16 else 24),
+                    caption="x̂: reconstruction from z alone")
+        size, a, b, c = st.columns(4)
+        size.metric("Code size", f"{len(trace.z)}", help=f"{trace.n_pixels} pixels in, {len(trace.z)} "
+                    f"numbers in the code: {trace.ratio:.0f}x fewer.")
+        a.metric("Error (MSE)", f"{trace.mse:.4f}", help="Mean squared pixel difference between x and x̂; 0 is "
+                                                          "perfect.")
+        b.metric("PSNR", f"{trace.psnr:.1f} dB", help="Peak signal-to-noise ratio; higher is better. Above about "
+                                                      "20 dB a digit reads clearly.")
+        c.metric("Loss (BCE)", f"{trace.bce:.4f}", help="Binary cross-entropy per pixel: what training minimised.")
+        st.caption(f"The code holds {trace.ratio:.0f}x fewer numbers than the image has pixels.")
+
+    st.subheader("3 · Inside the network and inside the latent space")
+    hourglass_col, map_col = st.columns(2, gap="large")
+    with hourglass_col:
+        st.plotly_chart(plots.hourglass_3d(trace.stages, height=480), width="stretch",
+                        key="overview_hourglass")
+        st.caption("Each plane is one layer, top to bottom: wide at the image, narrowest at the code z, wide again "
+                   "at the reconstruction. Colour is how strongly each unit fires for this image "
+                   "(big layers are pooled to 256 dots). Drag to rotate.")
+    with map_col:
+        if "ae-3" in ui.model_names(dataset_name):
+            codes = ui.test_codes("ae-3", dataset_name)
+            here = hourglass.encode_one(ui.require_model("ae-3", dataset_name), x)
+            figure = plots.latent_scatter_3d(codes, ds.y_test.numpy(), ds.classes, highlight=here[None, :],
+                                             highlight_name="this image", height=480)
+            st.plotly_chart(figure, width="stretch", key="overview_map")
+            st.caption("Every test image encoded by ae-3, whose code has exactly 3 numbers, so it can be drawn as "
+                       "a point. Similar digits land near each other although the model never saw a label. "
+                       "The black diamond is the image above.")
+        else:
+            st.info("The 3D map needs the ae-3 model, which this dataset does not have yet.")
+
+
+walkthrough()
+st.divider()
+st.markdown("**Where next?** Each use case has its own page in the menu on the left. "
+            "The **Tour** walks through them in ten minutes, and the **Quiz** checks what stuck.")

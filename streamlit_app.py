@@ -1,0 +1,17 @@
+"""Latent Lab's entry point: page config, navigation and the shared sidebar; the pages do the rest."""
+
+import streamlit as st
+
+from dashboard import navigation, ui
+
+st.set_page_config(page_title="Latent Lab", page_icon="🧬", layout="wide", initial_sidebar_state="expanded")
+
+sections: dict[str, list] = {}
+for spec in navigation.PAGES:
+    sections.setdefault(spec.section, []).append(
+        st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                default=spec.url_path == navigation.DEFAULT_PAGE))
+page = st.navigation(sections)
+ui.sidebar()
+page.run()
+ui.sync_url()
