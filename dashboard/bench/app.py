@@ -1,0 +1,49 @@
+"""App benchmark rows: cold start to a rendered Overview in Chromium, Overview rerun time, server memory."""
+
+from __future__ import annotations
+
+import time
+
+from .. import navigation, server
+from ..apptest import rerun_ms
+from . import Row, section
+
+
+@section("app: frame", order=20)
+def frame(quick: bool) -> list[Row]:
+    rows = []
+    ms = rerun_ms("overview", lambda app, i: app.number_input(key="overview_image").set_value(10 + i))
+    rows.append(Row("app: frame", "Overview server-side rerun after picking another image (median)", ms, "ms",
+                    "<= 300", ms <= 300, "AppTest, caches warm"))
+    rows += browser_rows(visit_all=not quick)
+    return rows
+
+
+def browser_rows(visit_all: bool) -> list[Row]:
+    """Cold start and memory, measured on a real `streamlit run` with headless Chromium."""
+    if server.chromium_path() is None:
+        return [Row("app: frame", "cold start to rendered Overview", "not measured", note="Chromium not installed")]
+    import psutil
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    start = time.perf_counter()
+    with server.running_app() as (base, process), sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
+                                         args=server.CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/overview")
+        server.wait_until_rendered(page)
+        page.wait_for_selector("[data-testid=stMain] .js-plotly-plot", timeout=120_000)
+        cold = time.perf_counter() - start
+        rows.append(Row("app: frame", "cold start: `streamlit run` to Overview rendered in Chromium", cold, "s",
+                        "<= 8", cold <= 8, "shipped models, fresh process"))
+        if visit_all:
+            for spec in navigation.PAGES:
+                page.goto(f"{base}/{spec.url_path}")
+                server.wait_until_rendered(page)
+            rss_mb = psutil.Process(process.pid).memory_info().rss / 2**20
+            rows.append(Row("app: frame", "server RSS after visiting every page once", rss_mb, "MB", "<= 900",
+                            rss_mb <= 900, "CUDA build of torch; includes every model a page loaded"))
+        browser.close()
+    return rows
