@@ -67,9 +67,20 @@ class Dataset:
 
 
 def cache_dir() -> Path:
-    """Where downloaded datasets live; set LATENT_LAB_DATA to move it (e.g. to /tmp on a read-only host)."""
+    """Where downloaded datasets live: LATENT_LAB_DATA if set, else the user cache, else the temp folder.
+
+    Hosted deployments (Streamlit Community Cloud) may only let the app write to the temp folder.
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "latent-lab"
-    return Path(os.environ.get(CACHE_ENV, default))
+    try:
+        default.mkdir(parents=True, exist_ok=True)
+        if os.access(default, os.W_OK):
+            return default
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / "latent-lab"
 
 
 def stratified_split(labels: np.ndarray, test_per_class: int | float, seed: int = SPLIT_SEED,

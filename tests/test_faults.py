@@ -6,7 +6,9 @@ import gzip
 import hashlib
 import io
 import shutil
+import tempfile
 import urllib.error
+from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -124,3 +126,12 @@ def test_download_that_fails_halfway_leaves_nothing_and_works_on_retry(tmp_path,
     folder = data.download("mnist", progress=lambda f, text: progress.append(f))
     assert sorted(p.name for p in folder.iterdir()) == sorted(payloads)
     assert progress[-1] == 1.0
+
+
+def test_only_the_temp_folder_writable_still_gives_a_cache(tmp_path, monkeypatch):
+    locked = tmp_path / "home-cache"
+    locked.write_text("a file where the cache folder should be")
+    monkeypatch.delenv(data.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(locked))
+    assert data.cache_dir().parent == Path(tempfile.gettempdir())
+    assert zoo.writable_folder("digits", root=locked).name == "digits"
