@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from skimage.metrics import structural_similarity
 
 INFERENCE_BATCH = 1000
 
@@ -45,6 +44,8 @@ def psnr(x: torch.Tensor, x_hat: torch.Tensor) -> float:
 
 def ssim_per_image(x: torch.Tensor, x_hat: torch.Tensor) -> np.ndarray:
     """Structural similarity per image (scikit-image), window shrunk to fit tiny images."""
+    from skimage.metrics import structural_similarity  # imported on first use: it slows the app's cold start
+
     a = torch.as_tensor(x).detach().cpu().numpy()[:, 0].astype(np.float64)
     b = torch.as_tensor(x_hat).detach().cpu().numpy()[:, 0].astype(np.float64)
     window = min(7, a.shape[1] - (1 - a.shape[1] % 2), a.shape[2] - (1 - a.shape[2] % 2))

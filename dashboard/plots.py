@@ -11,7 +11,6 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 from plotly.colors import sample_colorscale
-from sklearn.decomposition import PCA
 
 # One colour per method everywhere in the app, so "VAE" is the same orange on every page.
 METHOD_COLORS = {
@@ -86,6 +85,8 @@ def project_3d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
         return codes, "the 3 latent dimensions themselves"
     if k < 3:
         return np.hstack([codes, np.zeros((len(codes), 3 - k))]), f"the {k} latent dimensions (flat in the rest)"
+    from sklearn.decomposition import PCA  # imported on first use: it slows the app's cold start
+
     pca = PCA(n_components=3, random_state=seed).fit(codes)
     share = 100 * pca.explained_variance_ratio_.sum()
     return pca.transform(codes), f"a PCA projection of {k} dimensions to 3 ({share:.0f}% of the variance)"

@@ -16,7 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from . import baselines, data, metrics, nets, train
+from . import data, metrics, nets, train
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 ZOO_NAMES = ["ae-2", "ae-3", "ae-8", "ae-16", "ae-32",
@@ -148,6 +148,7 @@ def _atomic_write(path: Path, payload: bytes) -> None:
 def make_card(name: str, dataset: str, model: nets.Autoencoder, result: train.TrainResult,
               train_config: train.TrainConfig, payload: bytes) -> dict:
     """The JSON model card: config, data, training run, metrics and the weights' hash."""
+    from . import baselines  # scikit-learn is slow to import; only training needs it here
     ds = data.load(dataset)
     x_hat = metrics.reconstruct(model, ds.x_test)
     return {
