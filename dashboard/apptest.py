@@ -50,11 +50,12 @@ def open_page(page: str = navigation.DEFAULT_PAGE, dataset: str | None = None, q
     app = AppTest.from_file(str(ENTRY), default_timeout=timeout)
     for key, value in (query or {}).items():
         app.query_params[key] = value
+    if page != navigation.DEFAULT_PAGE:
+        # Page paths match their url_path, so the first run can land on the page directly, as a deep link does.
+        app.switch_page(navigation.by_key(page).path)
     app.run()
     if dataset is not None:
         app.sidebar.selectbox(key="dataset").set_value(dataset).run()
-    if page != navigation.DEFAULT_PAGE:
-        app.switch_page(navigation.by_key(page).path).run()
     return app
 
 

@@ -43,8 +43,10 @@ def _open_checked(payload: bytes, filename: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(payload))
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            ValueError, SyntaxError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageInputError("The image claims so many pixels that decoding it could exhaust the server's "
+                              f"memory, so it was refused (limit {MAX_PIXELS / 1e6:.0f} megapixels).") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageInputError(f"{filename or 'This file'} is not an image that can be read "
                               f"(expected PNG or JPEG): {type(exc).__name__}.") from exc
     if image.format not in ACCEPTED_FORMATS:

@@ -258,12 +258,17 @@ def lesson(page: str, expanded: bool = False, label: str = "📖 How it works, i
         quiz_links(page)
 
 
-def quiz_links(page: str) -> None:
-    """Links to the quiz question(s) that check this page's idea."""
+@st.cache_resource(show_spinner=False)
+def _quiz_questions() -> list:
     from . import quiz
 
+    return quiz.load()
+
+
+def quiz_links(page: str) -> None:
+    """Links to the quiz question(s) that check this page's idea."""
     try:
-        questions = [(n, q) for n, q in enumerate(quiz.load(), start=1) if q.page == page]
+        questions = [(n, q) for n, q in enumerate(_quiz_questions(), start=1) if q.page == page]
     except (OSError, ValueError):
         return
     for number, question in questions[:2]:

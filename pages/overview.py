@@ -44,10 +44,10 @@ def walkthrough() -> None:
         st.subheader("2 · Squeeze it through the bottleneck")
         left, middle, right = st.columns([1, 2, 1])
         left.image(plots.to_pixels(trace.x, 8 if ds.image_shape[1] > 16 else 24),
-                   caption=f"x: input ({trace.n_pixels} pixels, {label})")
+                   caption=f"x: input ({trace.n_pixels} pixels, {label})", output_format="PNG")
         middle.altair_chart(plots.code_bars(trace.z, f"z: the code, {len(trace.z)} numbers"), width="stretch")
         right.image(plots.to_pixels(trace.x_hat, 8 if ds.image_shape[1] > 16 else 24),
-                    caption="x̂: reconstruction from z alone")
+                    caption="x̂: reconstruction from z alone", output_format="PNG")
         size, a, b, c = st.columns(4)
         size.metric("Code size", f"{len(trace.z)}", help=f"{trace.n_pixels} pixels in, {len(trace.z)} "
                     f"numbers in the code: {trace.ratio:.0f}x fewer.")
