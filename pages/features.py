@@ -1,0 +1,195 @@
+"""Latent features: the encoder as a scikit-learn transformer, feeding a classifier that gets only a few labels."""
+
+import streamlit as st
+
+from dashboard import features, plots, ui, zoo
+
+st.title("🧩 Latent features")
+st.markdown("The autoencoders learned their **code z** from images alone, without a single label. Here that code "
+            "becomes the input of an ordinary scikit-learn classifier that may see only **a few labelled digits**. "
+            "Compare it with the same classifier on **raw pixels** and on **PCA** of the same size.")
+dataset_name = ui.current_dataset()
+ds = ui.dataset(dataset_name)
+ui.lesson("features")
+
+KIND_LABELS = {"raw": "Raw pixels", "pca": "PCA", "ae": "AE", "vae": "VAE", "dae": "DAE"}
+REFERENCE = "logistic"  # the classifier whose curves are always computed; the benchmark's protocol
+SCALE = 3 if ds.image_shape[1] > 16 else 10  # on-screen pixels per image pixel
+N_MISTAKES_SHOWN = 10
+
+shipped = zoo.names(dataset_name)
+if not shipped:
+    st.info(f"This page compares the shipped autoencoders' codes, which exist for mnist-5k and digits but not for "
+            f"**{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
+    st.stop()
+sizes = sorted({zoo.parse_name(m)[1] for m in shipped})
+budgets = features.budgets_for(dataset_name)
+n_classes, n_train = len(ds.classes), len(ds.y_train)
+
+
+@st.cache_resource(show_spinner="Encoding every image once with this feature set (cached for everyone)…",
+                   max_entries=32)
+def feature_arrays(dataset: str, feature_set: str) -> features.FeatureArrays:
+    return features.features(dataset, feature_set)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def evaluation(dataset: str, feature_set: str, classifier: str, budget, seed: int) -> features.Evaluation:
+    feature_arrays(dataset, feature_set)
+    return features.evaluate(dataset, feature_set, classifier, budget, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def projection(dataset: str, feature_set: str):
+    return plots.project_3d(feature_arrays(dataset, feature_set).test)
+
+
+def curves(dataset: str, classifier: str, k: int, compute: bool):
+    """The accuracy table for the chart (a process-wide cache in dashboard.features), with a progress bar."""
+    sets = features.comparison_sets(dataset, k)
+    table = features.accuracy_table(dataset, classifier, sets, budgets, compute=False)
+    if table is not None or not compute:
+        return table
+    for feature_set in sets:
+        feature_arrays(dataset, feature_set)
+    bar = st.progress(0.0, text="Computing the accuracy curves (once per server)…")
+    table = features.accuracy_table(dataset, classifier, sets, budgets,
+                                    progress=lambda done, text: bar.progress(done, text=f"Fitting {text}…"))
+    bar.empty()
+    return table
+
+
+def budget_text(budget) -> str:
+    return f"all ({n_train:,})" if budget == features.ALL else f"{budget} per class"
+
+
+@st.fragment
+def explore() -> None:
+    # ---------------------------------------------------------------- 1 · the setting and its accuracy
+    st.subheader("1 · Train a classifier on a few labels")
+    controls, results = st.columns([1, 2.3], gap="large")
+    with controls:
+        budget = st.select_slider(
+            "Labelled images per class", budgets, format_func=budget_text,
+            key=ui.url_key("features_budget", "labels", 10 if 10 in budgets else budgets[0], budgets,
+                           lambda raw: raw if raw == features.ALL else int(raw)),
+            help="Drawn at random from the training split, the same number from every class. The codes were "
+                 "learned from all training images, but without their labels.")
+        classifier = st.selectbox("Classifier", list(features.CLASSIFIERS), format_func=features.CLASSIFIERS.get,
+                                  key=ui.url_key("features_classifier", "clf", REFERENCE, list(features.CLASSIFIERS)))
+        k = st.select_slider("Code size k", sizes, key=ui.url_key("features_k", "k", 16 if 16 in sizes else sizes[-1],
+                                                                    sizes, int),
+                             help="PCA and the autoencoders all summarise each image in k numbers.")
+        kinds = ["raw", "pca", *(zoo.parse_name(m)[0] for m in features.comparison_sets(dataset_name, k)[2:])]
+        kind = st.radio("Features", kinds, format_func=KIND_LABELS.get, horizontal=True,
+                        key=ui.url_key("features_kind", "features", "ae" if "ae" in kinds else kinds[0], kinds),
+                        help="Raw pixels: the image itself. PCA: the best linear summary in k numbers. AE / VAE / "
+                             "DAE: the code z of a plain, variational or denoising autoencoder.")
+        seed = st.number_input("Label draw #", 0, len(features.SEEDS) - 1, step=1,
+                               key=ui.url_key("features_draw", "draw", 0, range(len(features.SEEDS)), int),
+                               help="Which random set of labelled images to use. The chart averages all "
+                                    f"{len(features.SEEDS)} draws.")
+    feature_set = "raw" if kind == "raw" else f"{kind}-{k}"
+    name = features.feature_set_label(feature_set)
+    with st.spinner(f"Fitting {features.CLASSIFIERS[classifier]} on {budget_text(budget)}…"):
+        result = evaluation(dataset_name, feature_set, classifier, budget, int(seed))
+        raw = evaluation(dataset_name, "raw", classifier, budget, int(seed))
+    width = feature_arrays(dataset_name, feature_set).train.shape[1]
+
+    with results:
+        a, b, c, d = st.columns(4)
+        a.metric("Test accuracy", f"{result.accuracy:.1%}", help=f"{name} features, on all {len(ds.y_test):,} "
+                 "test images, which the classifier never saw.")
+        if feature_set != "raw":
+            b.metric("vs raw pixels", f"{raw.accuracy:.1%}", f"{100 * (result.accuracy - raw.accuracy):+.1f} pts",
+                     help="The same classifier on the same labelled images, fed the pixels themselves.")
+        else:
+            b.metric("vs raw pixels", "—", help="Pick PCA, AE or VAE features to compare with raw pixels.")
+        c.metric("Labels used", f"{result.n_labels:,}", help=f"of {n_train:,} training images")
+        d.metric("Input size", f"{width}", help=f"Numbers per image fed to the classifier; each image has "
+                 f"{ds.n_pixels} pixels.")
+
+        table = curves(dataset_name, classifier, k, compute=classifier == REFERENCE)
+        shown = classifier
+        if table is None:
+            table, shown = curves(dataset_name, REFERENCE, k, compute=True), REFERENCE
+        marked = (result.n_labels, result.accuracy) if shown == classifier else None
+        st.altair_chart(features.accuracy_chart(table, f"{features.CLASSIFIERS[shown]}: accuracy against labels",
+                                                marked), width="stretch")
+        if shown != classifier:
+            note, button = st.columns([3, 1], vertical_alignment="center")
+            note.caption(f"These curves are for {features.CLASSIFIERS[REFERENCE]}, which is quick to compute. "
+                         f"Curves for {features.CLASSIFIERS[classifier]} take a while (every feature set × budget × "
+                         "draw), once for everyone on this server.")
+            if button.button("Compute them", key="features_compute_curves", width="stretch"):
+                curves(dataset_name, classifier, k, compute=True)
+                st.rerun()  # redraw the chart above with the new curves
+        else:
+            st.caption(f"Each point is the mean over {len(features.SEEDS)} random label draws; error bars span one "
+                       "standard deviation (with every label there is only one draw). The black ring is your "
+                       "setting.")
+
+    # ---------------------------------------------------------------- 2 · where it goes wrong
+    st.subheader("2 · Where it goes wrong")
+    matrix_col, view_col = st.columns([2, 3], gap="large")
+    wrong = features.misclassified(result)
+    with matrix_col:
+        st.altair_chart(features.confusion_chart(result.confusion, ds.classes), width="stretch")
+        st.caption(f"{len(wrong)} of {len(ds.y_test):,} test images misclassified. Rows are the true digit, "
+                   "columns the prediction: off-diagonal cells are the confusions.")
+    with view_col:
+        points, description = projection(dataset_name, feature_set)
+        figure = plots.latent_scatter_3d(points, ds.y_test.numpy(), ds.classes, hover={"predicted": result.predictions},
+                                         highlight=points[wrong], highlight_name="misclassified", height=380)
+        # Small crosses rather than the default large diamonds: there can be a hundred mistakes or more.
+        figure.update_traces(marker={"size": 2, "symbol": "x", "line": {"width": 0}},
+                             selector={"name": "misclassified"})
+        st.plotly_chart(figure, width="stretch", key="features_map")
+        st.caption(f"Test images in the {name} feature space ({description}), coloured by their true class. "
+                   "Black crosses mark the misclassified ones: mostly where two classes meet.")
+    if len(wrong):
+        st.markdown("**Some misclassified test images** (true class → prediction)")
+        for column, i in zip(st.columns(N_MISTAKES_SHOWN), wrong[:N_MISTAKES_SHOWN]):
+            column.image(plots.to_pixels(ds.x_test[i], SCALE),
+                         caption=f"{ds.classes[int(ds.y_test[i])]} → {ds.classes[int(result.predictions[i])]}")
+
+    # ---------------------------------------------------------------- 3 · your own digit
+    st.subheader("3 · Your own digit")
+    input_col, answer_col = st.columns([1, 2], gap="large")
+    with input_col:
+        prepared = ui.image_input("features_own", ds.image_shape, label="Draw or upload")
+    with answer_col:
+        if prepared is None:
+            st.info("Draw or upload a digit to see what this pipeline predicts for it.")
+        else:
+            probabilities = features.predict_image(result, prepared.tensor)
+            top = int(probabilities.argmax())
+            picture, verdict = st.columns([1, 3])
+            picture.image(plots.to_pixels(prepared.tensor[0], SCALE * 2), caption="what the model sees")
+            verdict.metric("Prediction", ds.classes[top], f"{probabilities[top]:.0%} sure", delta_color="off")
+            st.altair_chart(features.probability_chart(probabilities, ds.classes), width="stretch")
+            st.caption(f"Probabilities from the pipeline above: {name} features, then "
+                       f"{features.CLASSIFIERS[classifier]} trained on {result.n_labels:,} labels."
+                       + (" The SVM's probabilities come from temperature scaling fitted on the same labels."
+                          if classifier == "svm" else ""))
+
+    # ---------------------------------------------------------------- 4 · reuse it
+    st.subheader("4 · Reuse the pipeline")
+    st.code(features.pipeline_code(dataset_name, feature_set, classifier, budget, int(seed)), language="python")
+    st.caption("Run this in Python at the project root: it prints the test accuracy shown above. "
+               "`AutoencoderFeatures` is a real scikit-learn transformer, so it also works in `GridSearchCV`, "
+               "`cross_val_score` and `clone`.")
+    stem = f"features_{dataset_name}_{feature_set}"
+    left, right, _ = st.columns([1, 1, 2])
+    left.download_button("⬇️ Features (CSV)", lambda: features.features_frame(result).to_csv(index=False).encode(),
+                         file_name=f"{stem}.csv", mime="text/csv", key="features_csv", width="stretch",
+                         help=f"All {len(ds.y_train) + len(ds.y_test):,} images: split, label, whether the label "
+                              "was used, the test prediction and the feature values.")
+    right.download_button("⬇️ Accuracy table (CSV)", table.to_csv(index=False).encode(),
+                          file_name=f"features_{dataset_name}_{shown}_k{k}_accuracy.csv", mime="text/csv",
+                          key="features_table_csv", width="stretch",
+                          help="The numbers behind the chart: mean and std of test accuracy per feature set and "
+                               "label budget.")
+
+
+explore()
