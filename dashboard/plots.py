@@ -187,3 +187,32 @@ def hourglass_3d(stages: list[tuple[str, torch.Tensor]], max_units: int = 256, h
                              "aspectratio": {"x": 1.0, "y": 1.0, "z": 2.6}},
                       scene_camera={"eye": {"x": 1.7, "y": 1.7, "z": 1.1}, "center": {"x": 0, "y": 0, "z": -0.1}})
     return fig
+
+
+def paired_codes_3d(clean: np.ndarray, noisy: np.ndarray, labels: np.ndarray, classes: list[str],
+                    title: str = "", height: int = 440) -> go.Figure:
+    """Clean codes (dots) and their noisy copies (crosses), each pair joined by a grey line."""
+    clean, noisy = np.asarray(clean), np.asarray(noisy)
+    xs, ys, zs = [], [], []
+    for a, b in zip(clean, noisy):  # one trace of segments separated by None is far lighter than N traces
+        xs += [a[0], b[0], None]
+        ys += [a[1], b[1], None]
+        zs += [a[2], b[2], None]
+    fig = go.Figure(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line={"color": "#9aa5b1", "width": 2},
+                                 name="noise moved it", hoverinfo="skip"))
+    colours = [CLASS_COLORS[int(label) % len(CLASS_COLORS)] for label in labels]
+    text = [f"class {classes[int(label)]}" for label in labels]
+    fig.add_trace(go.Scatter3d(x=clean[:, 0], y=clean[:, 1], z=clean[:, 2], mode="markers", name="clean image",
+                               marker={"size": 4, "color": colours}, text=text,
+                               hovertemplate="%{text}, clean<extra></extra>"))
+    fig.add_trace(go.Scatter3d(x=noisy[:, 0], y=noisy[:, 1], z=noisy[:, 2], mode="markers", name="noisy copy",
+                               marker={"size": 3, "color": colours, "symbol": "x"}, text=text,
+                               hovertemplate="%{text}, noisy<extra></extra>"))
+    fig = style_3d(fig, title, height)
+    fig.update_layout(legend={"title": {"text": ""}, "orientation": "h", "y": -0.02})
+    return fig
+
+
+def method_scale(methods: list[str]) -> alt.Scale:
+    """An altair colour scale that gives each method its app-wide colour."""
+    return alt.Scale(domain=list(methods), range=[method_color(m) for m in methods])

@@ -1,0 +1,166 @@
+"""Denoising: a DAE against a plain AE and classical filters, with noise sliders, a sweep and a 3D code view."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import corrupt, denoise, plots, ui
+
+NOISE_LABELS = {"gaussian": "Gaussian", "salt-pepper": "Salt & pepper", "mask": "Block"}
+DEFAULT_LEVELS = {"gaussian": 0.5, "salt-pepper": 0.1, "mask": 0.4}
+LEVEL_HELP = {"gaussian": "Standard deviation of the noise added to every pixel (pixels run from 0 to 1).",
+              "salt-pepper": "Fraction of pixels flipped to pure black or pure white.",
+              "mask": "Side of the blanked square, as a fraction of the image side."}
+
+st.title("🧹 Denoising")
+st.markdown("Train an autoencoder on **corrupted inputs with clean targets** and it learns to clean. "
+            "Pick a kind of noise and a strength, and compare the DAE with a plain AE and classical filters.")
+dataset_name = ui.current_dataset()
+ds = ui.dataset(dataset_name)
+ui.lesson("denoising")
+
+try:
+    dae_options = denoise.dae_names(dataset_name)
+    default_dae = denoise.default_dae(dataset_name)
+    denoise.plain_ae_name(denoise.DenoiseConfig(dataset=dataset_name, dae=default_dae))
+except Exception as exc:  # noqa: BLE001 - any missing model means the page cannot compare; say why and stop
+    st.info(f"Denoising needs a shipped DAE and plain AE for {dataset_name}: {exc} Pick mnist-5k or digits.")
+    st.stop()
+
+
+@st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
+def comparison(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> denoise.Comparison:
+    return denoise.evaluate(noise, level, seed, config)
+
+
+@st.cache_resource(show_spinner="Sweeping the noise level for every method (once per noise type)…", max_entries=16)
+def sweep(noise: str, config: denoise.DenoiseConfig) -> denoise.Sweep:
+    return denoise.sweep(noise, config)
+
+
+@st.cache_resource(show_spinner="Encoding clean and noisy digits…", max_entries=64)
+def latent_view(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> denoise.LatentView:
+    return denoise.latent_view(noise, level, seed, config)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def column_pngs(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> list[bytes]:
+    """One vertical strip per column (noisy, each method, clean), as crisp PNGs."""
+    rows = comparison(noise, level, seed, config).rows()
+    return [plots.grid_png([[row[c]] for row in rows], scale=3) for c in range(len(rows[0]))]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def grid_download(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> bytes:
+    return plots.grid_png(comparison(noise, level, seed, config).rows(), scale=4)
+
+
+def denoise_level(raw: str, noise: str) -> float:
+    """A level from a shared link, checked against the slider's range (ValueError falls back to the default)."""
+    value = round(float(raw), 2)
+    if not max(corrupt.LEVEL_RANGES[noise][0], 0.02) <= value <= corrupt.LEVEL_RANGES[noise][1]:
+        raise ValueError(f"{value} is outside the range")
+    return value
+
+
+@st.fragment
+def lab() -> None:
+    left, middle, right, far = st.columns([3, 3, 2, 1], vertical_alignment="bottom")
+    noise = left.segmented_control(
+        "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get,
+        key=ui.url_key("denoising_noise", "noise", "gaussian", corrupt.NOISE_TYPES))
+    noise = noise or "gaussian"
+    low, high = corrupt.LEVEL_RANGES[noise]
+    level_key = f"denoising_level_{noise}"
+    level = middle.slider("Noise level", max(low, 0.02), high, step=0.02, help=LEVEL_HELP[noise],
+                          key=ui.url_key(level_key, "level", DEFAULT_LEVELS[noise],
+                                         cast=lambda raw: denoise_level(raw, noise)))
+    dae_name = right.selectbox("Denoising model", dae_options,
+                               key=ui.url_key("denoising_dae", "dae", default_dae, dae_options),
+                               help="DAEs with larger codes keep more detail but also let more noise through.")
+    seed_key = ui.url_key("denoising_seed", "seed", 0, cast=int)
+    if far.button("🎲 New", key="denoising_reseed", help="Draw new noise on other test digits."):
+        st.session_state[seed_key] = int(st.session_state[seed_key]) + 1
+    seed = int(st.session_state[seed_key])
+    config = denoise.DenoiseConfig(dataset=dataset_name, dae=dae_name)
+
+    result = comparison(noise, float(level), seed, config)
+    labels = result.column_labels(config)
+    st.subheader("Side by side")
+    # Headers in their own row, so a long name that wraps cannot push its images out of line.
+    for column, label in zip(st.columns(len(labels)), labels):
+        column.markdown(f"**{label.split(' (')[0]}**", help=label if " (" in label else None)
+    for column, png in zip(st.columns(len(labels)), column_pngs(noise, float(level), seed, config)):
+        column.image(png, width="stretch", output_format="PNG")
+    st.download_button("Download this grid (PNG)", grid_download(noise, float(level), seed, config),
+                       f"denoising-{noise}-{level:g}.png", "image/png", key="denoising_grid_download")
+
+    scores = pd.DataFrame(result.records())
+    best = scores.iloc[1:]["PSNR (dB)"].idxmax()
+    dae_score, median_score = result.score("dae"), result.score("median")
+    a, b, c = st.columns(3)
+    a.metric("DAE PSNR", f"{dae_score.psnr:.1f} dB",
+             f"{dae_score.psnr - result.score(denoise.NOISY_KEY).psnr:+.1f} dB vs noisy input")
+    b.metric("Median filter PSNR", f"{median_score.psnr:.1f} dB",
+             f"{median_score.psnr - result.score(denoise.NOISY_KEY).psnr:+.1f} dB vs noisy input")
+    c.metric("Best method here", scores.loc[best, "method"].split(" (")[0])
+    st.dataframe(scores, hide_index=True, width="stretch", column_config={
+        "PSNR (dB)": st.column_config.NumberColumn(format="%.2f", help="Higher is better."),
+        "gain (dB)": st.column_config.NumberColumn(format="%+.2f", help="PSNR gained over the noisy input."),
+        "SSIM": st.column_config.NumberColumn(format="%.3f", help="Structural similarity; 1 is identical.")})
+    st.caption(f"Scores over {result.n_scored} test digits with noise drawn from seed {seed}; the grid shows "
+               f"{len(result.clean)} of them. PSNR compares each output with the clean digit.")
+
+    chart_col, view_col = st.columns(2, gap="large")
+    with chart_col:
+        st.subheader("Where does each method stop working?")
+        curve = sweep(noise, config)
+        frame = pd.DataFrame(curve.records())
+        methods = list(curve.labels.values())
+        lines = alt.Chart(frame).mark_line(point=True).encode(
+            x=alt.X("level:Q", title=f"{NOISE_LABELS[noise]} noise level"),
+            y=alt.Y("PSNR (dB):Q", scale=alt.Scale(zero=False)),
+            color=alt.Color("method:N", scale=plots.method_scale(methods), legend=alt.Legend(orient="bottom",
+                                                                                              columns=2)),
+            tooltip=["method", alt.Tooltip("level:Q", format=".2f"), alt.Tooltip("PSNR (dB):Q", format=".1f")])
+        layers = [lines, alt.Chart(pd.DataFrame({"level": [level]})).mark_rule(color="#111", strokeDash=[4, 3])
+                  .encode(x="level:Q")]
+        if curve.trained is not None:
+            trained = pd.DataFrame({"start": [curve.trained[0]], "end": [max(curve.trained[1], curve.trained[0])]})
+            layers.insert(0, alt.Chart(trained).mark_rect(opacity=0.12, color=plots.method_color("DAE"))
+                          .encode(x="start:Q", x2="end:Q"))
+        st.altair_chart(alt.layer(*layers).properties(height=380), width="stretch")
+        trained_text = ("The green band is the range of this noise the DAE saw in training."
+                        if curve.trained is not None else "The DAE never saw this kind of noise in training.")
+        st.caption(f"PSNR against noise level on {curve.n_images} test digits. The dashed line is your level. "
+                   f"{trained_text} Past it, watch the DAE's lead shrink.")
+    with view_col:
+        st.subheader("What noise does to the code")
+        view = latent_view(noise, float(level), seed, config)
+        plain_tab, dae_tab = st.tabs([f"Plain AE ({view.plain.model})", f"DAE ({view.dae.model})"])
+        for tab, shift in ((plain_tab, view.plain), (dae_tab, view.dae)):
+            with tab:
+                st.plotly_chart(plots.paired_codes_3d(shift.clean_3d, shift.noisy_3d, view.labels, ds.classes,
+                                                      height=380), width="stretch",
+                                key=f"denoising_view_{shift.model}")
+                st.metric("How far noise moved the codes", f"{shift.mean_shift:.2f}",
+                          help="Mean distance from each noisy code to its clean code, divided by the typical "
+                               "distance between two different clean digits. Lower means the model ignores "
+                               "the noise.")
+        st.caption(f"Each line joins a digit's clean code to its noisy copy's, drawn on {view.dae.axes}. "
+                   f"Plain AE: {view.plain.mean_shift:.2f}, DAE: {view.dae.mean_shift:.2f}. "
+                   "The DAE pulls noisy inputs back towards where the clean digit lives.")
+
+    st.subheader("Your own image")
+    prepared = ui.image_input("denoising_own", ds.image_shape, label="Draw or upload a digit, then add the noise "
+                                                                      "chosen above")
+    if prepared is not None:
+        own = denoise.compare(prepared.tensor, noise, float(level), seed, config, with_ssim=False)
+        own_columns = st.columns(len(labels))
+        for column, label, image in zip(own_columns, labels, own.rows()[0]):
+            column.image(plots.to_pixels(image, 4), caption=label.split(" (")[0], output_format="PNG")
+        st.caption("PSNR against your clean image: " + ", ".join(
+            f"{score.label.split(' (')[0]} {score.psnr:.1f} dB" for score in own.scores))
+
+
+lab()
