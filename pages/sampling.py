@@ -1,0 +1,293 @@
+"""Sampling: decode random codes into new images; why a plain AE samples badly and a VAE or a fitted density helps."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import plots, quality, samplers, ui, zoo
+
+st.title("🎲 Sampling")
+st.markdown("Make **new** images: draw a code z at random and decode it. A plain **AE** only makes digits if z "
+            "comes from where its codes really live. Compare four ways of drawing z, see the **holes** in the "
+            "latent space, and walk from one digit to another.")
+dataset_name = ui.current_dataset()
+ds = ui.dataset(dataset_name)
+ui.lesson("sampling")
+
+SMALL = ds.image_shape[1] <= 16
+SCALE = 6 if SMALL else 2  # on-screen pixels per image pixel in the grids
+GRID_SIDE = 6  # a 6 x 6 grid of samples per sampler
+N_SCORED = 1000  # samples per sampler behind the quality scores, as in the benchmark
+N_MAP_SAMPLES = 500  # samples drawn on the latent maps
+TEMPERATURES = list(samplers.TEMPERATURES)
+COMPONENTS = [1, 2, 3, 5, 10, 20]
+SCORED_KEY = "sampling_scored_temperature"  # the temperature the scores were computed at (scoring waits for a click)
+DESCRIPTIONS = {
+    "AE + N(0, I)": "z from a standard normal: a blind guess at where the AE's codes are.",
+    "AE + fitted Gaussian": "z from one Gaussian fitted to the AE's codes: right centre and spread.",
+    "AE + Gaussian mixture": "z from a mix of {gaussians} fitted to the AE's codes: follows their clusters.",
+    "VAE + N(0, I) prior": "z from N(0, I), the prior the VAE was trained to fill.",
+}
+
+shipped = zoo.names(dataset_name)
+sizes = sorted({ui.model_latent(n) for n in shipped if ui.model_family(n) == "ae"}
+               & {ui.model_latent(n) for n in shipped if ui.model_family(n) == "vae"})
+if not sizes:
+    st.info(f"The sampling page needs the shipped `ae-k` and `vae-k` models, which exist for mnist-5k and digits but "
+            f"not for **{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
+    st.stop()
+
+
+@st.cache_resource(show_spinner="Fitting the samplers to the AE's codes (once per server)…", max_entries=64)
+def fitted(dataset: str, model_name: str, kind: str, components: int) -> samplers.LatentSampler:
+    """A fitted sampler, shared read-only by every session."""
+    return samplers.fitted_sampler(dataset, model_name, kind, components)
+
+
+@st.cache_data(show_spinner="Drawing and decoding the samples…", max_entries=64)
+def grid_pngs(dataset: str, label: str, k: int, components: int, seed: int) -> list[bytes]:
+    """The grid as PNG at every temperature, made at once, so that moving the temperature is a lookup."""
+    setup = next(s for s in samplers.SETUPS if s.label == label)
+    fitted(dataset, setup.model_name(k), setup.kind, components)  # fits under its own spinner on a cold server
+    sweep = samplers.generate_sweep(dataset, setup, k, GRID_SIDE * GRID_SIDE, samplers.TEMPERATURES, seed,
+                                    components)  # (temperatures, 36, C, H, W)
+    return [plots.grid_png(samplers.as_rows(images, GRID_SIDE), scale=SCALE) for images in sweep]
+
+
+@st.cache_resource(show_spinner="Loading the reference classifier…", max_entries=4)
+def reference_card(dataset: str) -> dict:
+    return quality.reference_classifier(dataset)[1]
+
+
+@st.cache_data(show_spinner=f"Scoring {N_SCORED:,} samples per sampler with the reference classifier…",
+               max_entries=64)
+def scores(dataset: str, k: int, components: int, temperature: float) -> dict:
+    reference_card(dataset)
+    return {**samplers.baseline_reports(dataset, k, N_SCORED),
+            **samplers.score_setups(dataset, k, N_SCORED, seed=0, temperature=temperature, n_components=components)}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def spread_spec(dataset: str, k: int, components: int, temperature: float) -> dict:
+    """The class-spread chart as a finished spec: building an altair chart costs 100+ ms on every rerun."""
+    reports = {label: r for label, r in scores(dataset, k, components, temperature).items()
+               if label in samplers.SETUP_COLORS}
+    return quality.class_spread_chart(reports, ui.dataset(dataset).classes, samplers.SETUP_COLORS).to_dict()
+
+
+# A plotly figure is rebuilt on unpickling, so the finished figure is shared read-only instead.
+@st.cache_resource(show_spinner="Drawing the latent map…", max_entries=32)
+def latent_map(dataset: str, model_name: str, kind: str, seed: int):
+    view = samplers.latent_map(dataset, model_name, kind, n_samples=N_MAP_SAMPLES, seed=seed)
+    figure = samplers.holes_figure(view, ui.dataset(dataset).classes, height=400)
+    return view, figure
+
+
+@st.cache_data(show_spinner="Decoding the latent grid…", max_entries=16)
+def manifold_png(dataset: str, model_name: str) -> tuple[bytes, str]:
+    model = samplers.shipped_model(dataset, model_name)
+    grid = samplers.manifold_grid(model, samplers.test_codes(dataset, model_name), n=15)
+    return plots.grid_png(grid.rows(), scale=3 if SMALL else 1, gap=1 if SMALL else 0), grid.spacing
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def paths(dataset: str, k: int, a, b, steps: int, method: str) -> tuple[list, list[bytes], bytes]:
+    """Interpolation rows, one PNG per row and one of them all, for two images given as arrays (hashed by value,
+    so drawn images cache too)."""
+    rows = samplers.interpolation_rows(dataset, k, samplers.as_image(a), samplers.as_image(b), steps, method)
+    strips = [samplers.as_rows(row.images, steps)[0] for row in rows]
+    return rows, [plots.grid_png([strip], scale=SCALE + 1) for strip in strips], plots.grid_png(strips,
+                                                                                               scale=SCALE + 1)
+
+
+def score_at(temperature: float) -> None:
+    st.session_state[SCORED_KEY] = temperature
+
+
+# ---------------------------------------------------------------- 1 · four samplers, 2 · their scores
+@st.fragment
+def sample_grids() -> None:
+    st.subheader("1 · Four ways to draw a code")
+    k_col, gmm_col, t_col, seed_col, button_col = st.columns([3, 3, 3, 2, 3], vertical_alignment="bottom")
+    k = k_col.select_slider("Code size k", sizes,
+                            key=ui.url_key("sampling_k", "k", 16 if 16 in sizes else sizes[-1], sizes, int),
+                            help="The AE and the VAE with this many numbers in the code.")
+    components = gmm_col.select_slider(
+        "Mixture components", COMPONENTS, key=ui.url_key("sampling_components", "gmm", 10, COMPONENTS, int),
+        help="How many Gaussians the mixture fits to the AE's codes; about one per digit class suits these data. "
+             "With 1 it is the single fitted Gaussian again.")
+    temperature = t_col.select_slider(
+        "Temperature", TEMPERATURES, key=ui.url_key("sampling_temperature", "t", 1.0, TEMPERATURES, float),
+        help="Scales each sampler's spread around its centre(s), using the same random draws: 1 is the "
+             "distribution as fitted or trained, lower stays near typical codes (cleaner, less varied), higher "
+             "wanders off (more varied, more broken).")
+    seed_key = ui.url_key("sampling_seed", "seed", 0, range(10_000), int)
+    if button_col.button("🎲 New samples", key="sampling_reseed", width="stretch"):
+        st.session_state[seed_key] = (st.session_state[seed_key] + 1) % 10_000
+    seed = int(seed_col.number_input("Seed", 0, 9_999, step=1, key=seed_key,
+                                     help="The same seed gives the same samples; share the link to show them."))
+
+    scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
+    reports = scores(dataset_name, k, components, scored_t)
+    blind = reports.get(samplers.SETUPS[0].label)
+    for column, setup in zip(st.columns(4, gap="medium"), samplers.SETUPS):
+        with column:
+            st.markdown(f"**{setup.label}**")
+            png = grid_pngs(dataset_name, setup.label, k, components, seed)[TEMPERATURES.index(temperature)]
+            st.image(png, width="stretch", output_format="PNG")
+            st.caption(DESCRIPTIONS[setup.label].format(
+                gaussians=f"{components} Gaussian{'s' if components != 1 else ''}"))
+            report = reports.get(setup.label)
+            if report is not None:
+                closer = "the baseline" if setup is samplers.SETUPS[0] else \
+                    f"{blind.frechet / report.frechet:.1f}x closer than AE + N(0, I)"
+                st.metric(f"FID-like at t = {scored_t}", f"{report.frechet:.1f}", closer, delta_color="off",
+                          delta_arrow="off", help="Lower is better: how far the samples' features are from real "
+                          "test images' (details in section 2).")
+            st.download_button("⬇️ PNG", png, file_name=f"{dataset_name}_{setup.model_name(k)}_{setup.kind}"
+                                                          f"_t{temperature}_seed{seed}.png",
+                               mime="image/png", key=f"sampling_png_{setup.kind}_{setup.family}")
+
+    st.subheader("2 · How good are the samples?")
+    card = reference_card(dataset_name)
+    note, button = st.columns([4, 1], vertical_alignment="center")
+    note.markdown(f"A small reference classifier, trained on the {dataset_name} train split "
+                  f"({card['test_accuracy']:.1%} test accuracy), looks at {N_SCORED:,} samples per sampler at "
+                  f"temperature **{scored_t}** (seed 0). Lower **FID-like** distance means the samples' features "
+                  "are spread like real test images'.")
+    if temperature != scored_t:
+        # A callback runs before the rerun it triggers, so that rerun already scores the new temperature.
+        button.button(f"Score at t = {temperature}", key="sampling_score", width="stretch",
+                      help="Scoring takes a few seconds, so it waits for this button.",
+                      on_click=score_at, args=(temperature,))
+    table = pd.DataFrame([{"images": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
+                           "classes seen": f"{len(r.class_counts) - r.missing_classes} of {len(r.class_counts)}",
+                           "class balance ↑": r.class_entropy} for label, r in reports.items()])
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"FID-like ↓": st.column_config.NumberColumn(format="%.1f"),
+                                "confidence ↑": st.column_config.NumberColumn(format="%.2f"),
+                                "class balance ↑": st.column_config.ProgressColumn(format="%.2f", min_value=0,
+                                                                                   max_value=1)})
+    st.vega_lite_chart(spread_spec(dataset_name, k, components, scored_t), width="stretch")
+    st.caption("**FID-like** is the Fréchet distance on the 64 features of that small classifier, not the "
+               "Inception network of published FIDs, and uses 1,000 samples, so only compare numbers within this "
+               "app. *Real train images* is what a perfect sampler would score; the *reconstructions* row is the "
+               "decoder's own blur. **Confidence** is the classifier's mean top probability: smudges score low. "
+               "**Class balance** is 1 when every class appears equally often (the dashed line in the bars).")
+    st.download_button("⬇️ Scores (CSV)", table.to_csv(index=False).encode(),
+                       file_name=f"{dataset_name}_sampling_scores_k{k}_t{scored_t}.csv", mime="text/csv",
+                       key="sampling_scores_csv")
+
+
+sample_grids()
+
+# ---------------------------------------------------------------- 3 · holes in the latent space
+st.subheader("3 · Holes in the latent space")
+map_sizes = [d for d in (2, 3) if d in sizes]
+
+
+@st.fragment
+def holes() -> None:
+    if not map_sizes:
+        st.info("This view needs the 2D and 3D models (ae-2, vae-2, ae-3, vae-3), which this dataset lacks.")
+        return
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    dims = left.segmented_control("Latent space", map_sizes, format_func=lambda d: f"{d}D",
+                                  key=ui.url_key("sampling_dims", "space", map_sizes[0], map_sizes, int))
+    kind = right.segmented_control("AE samples drawn from", ["standard", "gmm"],
+                                   format_func={"standard": "N(0, I)", "gmm": "its fitted mixture"}.get,
+                                   key="sampling_map_kind", default="standard")
+    dims = dims or map_sizes[0]
+    kind = kind or "standard"
+    st.caption(f"Coloured dots: the test images' codes, by class. Black: {N_MAP_SAMPLES} sampled codes that land "
+               "among them. Red crosses: samples that land in a **hole**, farther from every real code than 95% "
+               "of real codes are from their nearest neighbour. Temperature 1, seed 0.")
+    columns = st.columns(2, gap="large")
+    for column, family in zip(columns, ("ae", "vae")):
+        model_name = f"{family}-{dims}"
+        if model_name not in shipped:
+            column.info(f"{model_name} is not shipped for this dataset.")
+            continue
+        with column:
+            used = kind if family == "ae" else "standard"
+            view, figure = latent_map(dataset_name, model_name, used, 0)
+            sampler_name = "N(0, I)" if used == "standard" else "its fitted mixture"
+            st.markdown(f"**{family.upper()} ({model_name}), z drawn from {sampler_name}**")
+            st.plotly_chart(figure, width="stretch", key=f"sampling_map_{family}")
+            a, b = st.columns(2)
+            a.metric("Samples in holes", f"{view.hole_fraction:.0%}", help="Share of sampled codes far from every "
+                     "real code: they decode to images the model never learned to draw.")
+            b.metric("Data covered", f"{view.coverage:.0%}", help="Share of real codes with a sample nearby: low "
+                     "when the sampler only reaches part of where the data lives.")
+            if dims == 2:
+                png, spacing = manifold_png(dataset_name, model_name)
+                st.image(png, width="stretch", output_format="PNG")
+                st.caption("The decoder on a 15 x 15 grid of codes. " + (
+                    "Spaced by the inverse normal CDF: each cell holds the same share of the N(0, I) prior, so "
+                    "this is what the prior's samples look like." if spacing == "normal" else
+                    "Spaced over the range of the AE's own codes (5th to 95th percentile): no prior says where "
+                    "its codes should be, and between the clusters it draws blends and blobs."))
+            # A callable is only run on click: the standalone HTML inlines plotly.js (megabytes).
+            st.download_button("⬇️ Map (HTML)", lambda figure=figure: ui.figure_html(figure),
+                               file_name=f"{dataset_name}_{model_name}_map.html", mime="text/html",
+                               key=f"sampling_map_html_{family}")
+
+
+holes()
+
+# ---------------------------------------------------------------- 4 · interpolation
+st.subheader("4 · Walk from one digit to another")
+st.markdown("Encode two images, walk between their codes in small steps and decode each step. The **pixel blend** "
+            "row fades one image into the other without any model, for comparison.")
+
+
+def endpoint(column, name: str, default_index: int):
+    """The image at one end of the path: a test image or the visitor's own; None until it is ready."""
+    with column:
+        source = st.segmented_control(f"Image {name}", ["Test image", "Your own"], default="Test image",
+                                      key=f"sampling_{name.lower()}_source")
+        if source == "Your own":
+            prepared = ui.image_input(f"sampling_own_{name.lower()}", ds.image_shape, label="Draw or upload")
+            return None if prepared is None else prepared.tensor
+        index = ui.pick_test_index(f"sampling_{name.lower()}", len(ds.x_test), default=default_index)
+        st.caption(f"Test image #{index}: class {ds.classes[int(ds.y_test[index])]}")
+        return ds.x_test[index:index + 1]
+
+
+@st.fragment
+def interpolation() -> None:
+    first, second = samplers.default_pair(ds.y_test)
+    col_a, col_b, col_opts = st.columns([4, 4, 3], gap="medium")
+    x_a = endpoint(col_a, "A", first)
+    x_b = endpoint(col_b, "B", second)
+    with col_opts:
+        k = st.select_slider("Code size k", sizes, key=ui.url_key("sampling_path_k", "pathk",
+                                                                  16 if 16 in sizes else sizes[-1], sizes, int),
+                             help="The AE and the VAE whose codes the path walks through.")
+        method = st.segmented_control("Path", list(samplers.INTERPOLATION_METHODS),
+                                      format_func={"linear": "Straight line", "slerp": "Arc (slerp)"}.get,
+                                      key=ui.url_key("sampling_method", "path", "linear",
+                                                     list(samplers.INTERPOLATION_METHODS)),
+                                      help="Straight line: equal steps from z_A to z_B. Arc: spherical "
+                                           "interpolation, which keeps the length of z typical, as a VAE's "
+                                           "N(0, I) prior expects, instead of cutting through the middle.")
+        steps = st.select_slider("Steps", list(range(5, 13)), key="sampling_steps", value=9)
+    if x_a is None or x_b is None:
+        st.info("Draw or upload both images (or pick test images) to see the paths.")
+        return
+    method = method or "linear"
+    rows, row_pngs, strip_png = paths(dataset_name, k, samplers.as_array(x_a), samplers.as_array(x_b), steps, method)
+    for row, png in zip(rows, row_pngs):
+        label_col, image_col = st.columns([1, 7], vertical_alignment="center")
+        label_col.markdown(f"**{row.label}**" + (f"  \n{row.label.lower()}-{k}" if row.label != "Pixel blend" else
+                                                 "  \nno model"))
+        image_col.image(png, width="stretch", output_format="PNG")
+        image_col.caption("Classifier reads: " + " → ".join(
+            f"{ds.classes[p]} ({c:.0%})" for p, c in zip(row.predicted, row.confidence)))
+    st.caption("The reference classifier names a digit in every frame, even in the pixel blend's double exposures, "
+               "so it cannot judge these paths: judge them by eye. A good path changes the shape step by step; "
+               "where the classifier's reading flips, the frame is halfway between two digits.")
+    st.download_button("⬇️ Paths (PNG)", strip_png, file_name=f"{dataset_name}_paths_k{k}_{method}.png",
+                       mime="image/png", key="sampling_paths_png")
+
+
+interpolation()
