@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,10 @@ def _leave_legacy_page_mode() -> None:
 
 
 _leave_legacy_page_mode()
+# Pages run small batches for many visitors at once; one thread per operation avoids the oversubscription that
+# made a 36-image decode take 550 ms instead of 15 ms on a busy two-core server. Set LATENT_LAB_TORCH_THREADS
+# to change it (the training CLI and the benchmark do not import this module and keep torch's default).
+torch.set_num_threads(int(os.environ.get("LATENT_LAB_TORCH_THREADS", "1")))
 
 
 # ---------------------------------------------------------------- cached data and models
