@@ -337,7 +337,7 @@ def pick_test_index(key: str, n_test: int, default: int = 0) -> int:
     """A test-image picker (number box and a shuffle button) whose value survives reruns and goes in the URL."""
     widget_key = url_key(key, key.split("_", 1)[-1], default, range(n_test), int)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    if right.button("🎲 Random", key=f"{key}_shuffle", width="stretch"):
+    if right.button("🎲", key=f"{key}_shuffle", help="Pick a random test image", width="stretch"):
         st.session_state[widget_key] = int(np.random.default_rng().integers(n_test))
     left.number_input("Test image #", 0, n_test - 1, step=1, key=widget_key)
     return int(st.session_state[widget_key])
