@@ -1,0 +1,306 @@
+"""Anomaly detection: reconstruction error as an anomaly score, and the threshold that turns it into a decision."""
+
+import streamlit as st
+
+from dashboard import anomaly, plots, ui
+
+st.title("🚨 Anomaly detection")
+st.markdown("An autoencoder trained only on **normal** images rebuilds them well and rebuilds anything unusual "
+            "badly. Its **reconstruction error is an anomaly score**, and a **threshold** turns that score into a "
+            "yes/no flag. Pick a scenario, then move the threshold and watch what each choice costs.")
+dataset_name = ui.current_dataset()
+ds = ui.dataset(dataset_name)
+ui.lesson("anomaly")
+
+SCALE = 3 if ds.image_shape[1] > 16 else 10  # on-screen pixels per image pixel
+GALLERY_SIZE = 8
+MAX_TRAINED_DETECTORS = 48  # tiny models (~0.1 MB each); the oldest is dropped beyond this
+TRAINING_WAIT_S = 300
+
+
+# ---------------------------------------------------------------- cached wrappers (small keys, never tensors)
+
+@st.cache_resource(show_spinner=False)
+def _trained_detectors() -> dict:
+    """One-class and novelty detectors trained on demand, shared by every session: {(dataset, scenario, digit)}."""
+    return {}
+
+
+def detector(dataset: str, scenario: str, digit: int | None):
+    """The scenario's model: shipped, or trained now with a progress bar and then kept for everyone."""
+    if not anomaly.SCENARIOS[scenario].trains_model:
+        return ui.require_model(anomaly.SHIPPED_MODEL, dataset)
+    store, key = _trained_detectors(), (dataset, scenario, digit)
+    if key in store:
+        return store[key]
+    split = split_for(dataset, scenario, digit, None, None)
+    what = f"{anomaly.SCENARIOS[scenario].title.lower()} detector ({split.description.split('.')[0].lower()})"
+    bar = st.progress(0.0, text=f"Waiting for the server's training slot to train the {what}…")
+    if not ui.training_lock().acquire(timeout=TRAINING_WAIT_S):
+        bar.empty()
+        st.warning("Another training run is using this server. Reload the page in a minute.", icon="⏳")
+        st.stop()
+    try:
+        if key not in store:  # another session may have trained it while this one waited
+            result = anomaly.train_detector(split, progress=lambda epoch, epochs, loss: bar.progress(
+                epoch / epochs, text=f"Training the {what} on {len(split.x_train):,} normal images only: "
+                                     f"epoch {epoch}/{epochs}, loss {loss:.4f}"))
+            for parameter in result.model.parameters():
+                parameter.requires_grad_(False)  # shared read-only from now on
+            while len(store) >= MAX_TRAINED_DETECTORS:
+                store.pop(next(iter(store)))
+            store[key] = result.model
+    finally:
+        ui.training_lock().release()
+    bar.empty()
+    return store[key]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def split_for(dataset: str, scenario: str, digit, corruption, level) -> anomaly.Split:
+    return anomaly.make_split(dataset, scenario, digit, corruption or "noise", level)
+
+
+@st.cache_data(show_spinner="Scoring every image with the detector…", max_entries=64)
+def analysis(key: tuple, kind: str, _model) -> dict:
+    """Scores, curves and chart specs of one scenario and score; everything the threshold panel reuses."""
+    evaluation = anomaly.evaluate(_model, split_for(*key), kind)
+    return {"evaluation": evaluation, "histogram": anomaly.histogram_spec(evaluation),
+            "roc": anomaly.curve_spec(evaluation, "roc"), "pr": anomaly.curve_spec(evaluation, "pr")}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def galleries(key: tuple, kind: str, _model) -> dict:
+    split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
+    picked = dict(zip(("most anomalous", "most normal"), evaluation.extremes(GALLERY_SIZE)))
+    shown = {name: anomaly.explain(_model, split.x_test[indices], kind) for name, indices in picked.items()}
+    vmax = max(float(item.error_map.max()) for items in shown.values() for item in items)  # one scale for both
+    return {name: (anomaly.to_png(anomaly.gallery_pixels(shown[name], SCALE, vmax)),  # PNG once, not every rerun
+                   " · ".join(f"{split.test_names[i]} ({evaluation.scores[i]:.3f})" for i in indices))
+            for name, indices in picked.items()}
+
+
+@st.cache_resource(show_spinner="Encoding the test images for the 3D view…", max_entries=16)
+def latent_view(key: tuple, kind: str, _model):
+    split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
+    points, description = anomaly.latent_points(_model, split.x_test)
+    return anomaly.latent_figure(points, evaluation, split.test_names), description
+
+
+@st.cache_data(show_spinner="Fitting PCA, IsolationForest and One-Class SVM on the same images (once)…",
+               max_entries=32)
+def comparison(key: tuple, _model):
+    detector_rows = {kind: analysis(key, kind, _model)["evaluation"] for kind in anomaly.SCORE_KINDS}
+    return anomaly.comparison_table(split_for(*key), detector_rows)
+
+
+# ---------------------------------------------------------------- 1 · scenario
+
+st.subheader("1 · Pick a scenario")
+scenario_keys = list(anomaly.SCENARIOS)
+columns = st.columns([2, 1.6, 1.6, 2.2])
+scenario = columns[0].selectbox(
+    "Scenario", scenario_keys, format_func=lambda s: anomaly.SCENARIOS[s].title,
+    key=ui.url_key("anomaly_scenario", "scenario", "one-class", scenario_keys),
+    help="  \n".join(f"**{s.title}**: normal = {s.normal}; anomalous = {s.anomalous}."
+                      for s in anomaly.SCENARIOS.values()))
+info = anomaly.SCENARIOS[scenario]
+digit = corruption = level = None
+if info.digit_role:
+    digit = columns[1].selectbox(
+        info.digit_role.capitalize(), list(range(len(ds.classes))), format_func=lambda c: ds.classes[c],
+        key=ui.url_key("anomaly_digit", "digit", 0, list(range(len(ds.classes))), int))
+if scenario == "corrupted":
+    kinds = list(anomaly.CORRUPTIONS)
+    corruption = columns[1].selectbox("Corruption", kinds, format_func=lambda k: anomaly.CORRUPTIONS[k].label,
+                                      key=ui.url_key("anomaly_corruption", "corruption", "noise", kinds))
+    spec = anomaly.CORRUPTIONS[corruption]
+    if spec.low < spec.high:
+        level = columns[2].slider("Strength", spec.low, spec.high, spec.default, key=f"anomaly_level_{corruption}",
+                                  help=f"{spec.label}: {spec.level_meaning}.")
+score_keys = list(anomaly.SCORE_KINDS)
+SCORE_BUTTONS = {"mse": "Pixels (MSE)", "ssim": "Structure (SSIM)"}
+kind = columns[3].segmented_control(
+    "Anomaly score", score_keys, format_func=SCORE_BUTTONS.get,
+    key=ui.url_key("anomaly_score", "score", anomaly.DEFAULT_SCORE, score_keys),
+    help=" / ".join(f"{v.label}: {v.explanation}." for v in anomaly.SCORE_KINDS.values())) or anomaly.DEFAULT_SCORE
+
+if scenario == "ood" and not anomaly.ood_available():
+    st.warning("**Fashion-MNIST is not on this machine yet.** This scenario tests clothing images against the "
+               "digit model, so it needs that dataset (about 30 MB, downloaded once).", icon="📡")
+    if not st.button("Download Fashion-MNIST and run this scenario", key="anomaly_ood_download"):
+        st.stop()
+    bar = st.progress(0.0, text="Downloading Fashion-MNIST…")
+    try:
+        anomaly.download_ood(progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
+    except anomaly.ScenarioUnavailable as exc:
+        bar.empty()
+        st.error(str(exc), icon="📡")
+        st.stop()
+    bar.empty()
+key = (dataset_name, scenario, digit, corruption, level)
+try:
+    split = split_for(*key)
+except anomaly.ScenarioUnavailable as exc:
+    st.error(str(exc), icon="📡")
+    st.stop()
+model = detector(dataset_name, scenario, digit)
+results = analysis(key, kind, model)
+evaluation = results["evaluation"]
+st.markdown(f"**{split.description}**  \nDetector: {info.model}. Test set: {len(split.y_test):,} images, "
+            f"{split.y_test.sum():,} of them anomalous. Score: {anomaly.SCORE_KINDS[kind].label}.")
+
+# ---------------------------------------------------------------- your own image (scored before the threshold panel)
+
+own = None
+own_box = st.container(border=True) if scenario == "own" else st.expander(
+    "✏️ Score your own image against this detector", expanded=False)
+with own_box:
+    if scenario == "own":
+        st.markdown("**Draw or upload anything**: a digit, a letter, a scribble. The detector has only seen clean "
+                    "digits, so it should rebuild digits well and everything else badly.")
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        prepared = ui.image_input("anomaly_own", ds.image_shape, label="Draw or upload")
+    with right:
+        if prepared is not None:
+            own = anomaly.explain(model, prepared.tensor, kind)[0]
+            vmax = float(own.error_map.max()) or None
+            pictures = st.columns(3)
+            pictures[0].image(plots.to_pixels(own.x[0], SCALE * 2), caption="your image (as the model sees it)")
+            pictures[1].image(plots.to_pixels(own.x_hat[0], SCALE * 2), caption="reconstruction")
+            pictures[2].image(plots.heatmap_pixels(own.error_map, vmax, SCALE * 2), caption="error map")
+            rank = evaluation.rank_of(own.score)
+            st.metric("Your image's score", f"{own.score:.4f}",
+                      help="Higher means the detector rebuilt it worse.")
+            st.caption(f"It scores higher than {rank:.0%} of the normal test images. The verdict at the current "
+                       "threshold is shown below, and its score is the green dashed line in the histogram.")
+
+# ---------------------------------------------------------------- 2 · threshold (a fragment: a move reruns only this)
+
+RULE_LABELS = {"manual": "Manual: drag the threshold",
+               **{k: rule.label for k, rule in anomaly.THRESHOLD_RULES.items()}}
+
+
+@st.fragment
+def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
+    results = analysis(key, kind, model)
+    evaluation, split = results["evaluation"], split_for(*key)
+    st.subheader("2 · Set the threshold")
+    controls, chart = st.columns([1, 2], gap="large")
+    with controls:
+        rule = st.radio("Pick the threshold by", list(RULE_LABELS), format_func=RULE_LABELS.get,
+                        key=ui.url_key("anomaly_rule", "rule", "percentile", list(RULE_LABELS)))
+        low, high = evaluation.score_range()
+        signature = (key, kind)
+        if rule == "manual":
+            if st.session_state.get("anomaly_threshold_for") != signature:
+                # A new scenario or score has a new scale, so an old number means nothing there: start from the
+                # rule's threshold when the user just left a rule, else from the 99th percentile of training errors.
+                start = st.session_state.get("anomaly_last_threshold") if st.session_state.get(
+                    "anomaly_last_for") == signature else evaluation.threshold("percentile")
+                st.session_state["anomaly_threshold"] = min(max(float(start), low), high)
+                st.session_state["anomaly_threshold_for"] = signature
+            threshold = st.slider("Threshold", low, high, step=(high - low) / 400, format="%.4f",
+                                  key="anomaly_threshold",
+                                  help="Images that score above the threshold are flagged as anomalies.")
+            st.caption("No rule: you pick the line by eye. Any threshold is a trade between false alarms and "
+                       "missed anomalies; the charts show both sides.")
+        else:
+            st.session_state.pop("anomaly_threshold_for", None)
+            spec = anomaly.THRESHOLD_RULES[rule]
+            parameter = None
+            if spec.parameter:
+                parameter = st.slider(spec.parameter.capitalize(), spec.low, spec.high, spec.default, spec.step,
+                                      key=f"anomaly_{rule}")
+            threshold = evaluation.threshold(rule, parameter)
+            st.markdown(f"Threshold = **{threshold:.4f}**")
+        st.session_state["anomaly_last_threshold"], st.session_state["anomaly_last_for"] = threshold, signature
+    point = evaluation.at(threshold)
+    above_train = float((evaluation.train_scores > threshold).mean())
+    with chart:
+        marks = {"your image": own_score} if own_score is not None else None
+        st.vega_lite_chart(anomaly.with_threshold(results["histogram"], threshold, marks), width="stretch")
+        st.markdown(f"**Flag an image when its score is above {threshold:.4f}.** {above_train:.1%} of the normal "
+                    f"*training* images score above that line, and {point.false_positive_rate:.1%} of the normal "
+                    f"*test* images do.")
+        if rule != "manual":
+            st.info(f"**What this rule assumes.** {anomaly.THRESHOLD_RULES[rule].assumption}", icon="🧭")
+
+    st.subheader("3 · What this threshold does")
+    flagged, alarms, missed, precision, recall, f1 = st.columns(6)
+    flagged.metric("Flagged", f"{point.flagged:,}", help="Images with a score above the threshold.")
+    alarms.metric("False alarms", f"{point.fp:,}", help="Normal images flagged.")
+    missed.metric("Missed", f"{point.fn:,}", help="Anomalies that pass as normal.")
+    precision.metric("Precision", f"{point.precision:.1%}", help="Of the flagged images, the share that are anomalies.")
+    recall.metric("Recall", f"{point.recall:.1%}", help="Of the anomalies, the share that are flagged.")
+    f1.metric("F1", f"{point.f1:.3f}", help="Harmonic mean of precision and recall.")
+    matrix, notes = st.columns([3, 2], gap="large")
+    n_normal, n_anomalous = point.tn + point.fp, point.tp + point.fn
+    with matrix:
+        st.markdown(
+            "| truth ↓ · decision → | passed (score ≤ threshold) | flagged (score > threshold) |\n"
+            "|---|---:|---:|\n"
+            f"| **normal** ({n_normal:,}) | {point.tn:,} correctly passed | {point.fp:,} false alarms |\n"
+            f"| **anomalous** ({n_anomalous:,}) | {point.fn:,} missed | {point.tp:,} caught |")
+    with notes:
+        if own_score is not None:
+            verdict = "**flagged as an anomaly**" if own_score > threshold else "**passed as normal**"
+            st.markdown(f"Your image (score {own_score:.4f}) is {verdict} at this threshold.")
+        if point.false_positive_rate >= 0.5 and split.anomaly_rate > 0.5:
+            st.warning(f"F1 is {point.f1:.2f} although {point.false_positive_rate:.0%} of the normal images are false "
+                       f"alarms. With anomalies this common ({split.anomaly_rate:.0%} of the test set), flagging "
+                       f"every image already reaches F1 {2 * split.anomaly_rate / (1 + split.anomaly_rate):.2f}, so "
+                       "F1 barely punishes false alarms here. Watch the false-alarm count instead.", icon="⚠️")
+        # A callable defers building the file to the click, so moving the threshold does not pay for it.
+        st.download_button("Download scores and flags (CSV)", lambda: anomaly.scores_csv(split, evaluation, threshold),
+                           file_name=f"anomaly_scores_{split.scenario}.csv", mime="text/csv", key="anomaly_csv")
+
+    roc, pr = st.columns(2, gap="large")
+    roc.vega_lite_chart(anomaly.with_operating_point(results["roc"], "roc", point), width="stretch")
+    pr.vega_lite_chart(anomaly.with_operating_point(results["pr"], "pr", point), width="stretch")
+    st.caption(f"Left: recall (share of anomalies flagged) against the false-alarm rate (share of normal images "
+               f"flagged). Right: precision (share of flagged images that are anomalies) against recall. "
+               f"The black dot is the current threshold. **AUROC {evaluation.auroc:.3f}**: a random anomaly "
+               f"outscores a random normal image {evaluation.auroc:.1%} of the time, whatever the threshold. "
+               f"Average precision {evaluation.average_precision:.3f} summarises the right-hand curve; the "
+               f"dashed lines are a detector that guesses.")
+
+
+threshold_panel(key, kind, model, None if own is None else own.score)
+
+# ---------------------------------------------------------------- 4 · galleries and the latent view
+
+st.subheader("4 · The images behind the numbers")
+shown = galleries(key, kind, model)
+for name, (pixels, caption) in shown.items():
+    st.markdown(f"**The {GALLERY_SIZE} {name} test images.** Rows: input, reconstruction, error map "
+                "(brighter = larger error, on one colour scale for both galleries).")
+    st.image(pixels, caption=f"truth (score): {caption}", output_format="PNG")
+
+figure, description = latent_view(key, kind, model)
+view, words = st.columns([2, 1], gap="large")
+with view:
+    st.plotly_chart(figure, width="stretch", key="anomaly_latent")
+with words:
+    st.markdown("**The detector's latent space.** Each point is a test image's code z, shown as "
+                f"{description}. Colour is the anomaly score's rank (red = most anomalous); diamonds are the true "
+                "anomalies.")
+    st.markdown("Anomalies that land among the normal codes are the hard ones: the model squeezes them into a "
+                "familiar code and rebuilds a normal-looking image from it, so the error is what gives them away, "
+                "not the position alone.")
+    st.download_button("Download the 3D view (HTML)", lambda: ui.figure_html(figure),
+                       file_name="anomaly_latent_3d.html",
+                       mime="text/html", key="anomaly_latent_html")
+
+# ---------------------------------------------------------------- 5 · baselines
+
+st.subheader("5 · Against classical detectors")
+table = comparison(key, model)
+st.markdown(anomaly.table_markdown(table))  # a markdown table: a dataframe widget costs ~25 ms on every rerun
+baseline_config = anomaly.BaselineConfig()
+st.caption("Same training images, same test images, fixed settings (no tuning on test labels). PCA keeps "
+           f"{baseline_config.pca_components} components, as many numbers as the detector's code; IsolationForest "
+           f"and the One-Class SVM (RBF kernel, at most {baseline_config.svm_max_train:,} training images) work on "
+           "raw pixels. AUROC and average precision are computed from each method's continuous score, not from "
+           "yes/no flags.")
