@@ -19,6 +19,11 @@ class PageSpec:
     def key(self) -> str:
         return self.url_path
 
+    @property
+    def address(self) -> str:
+        """The path a browser opens: Streamlit serves the default page at "/", not at /<url_path>."""
+        return "" if self.url_path == DEFAULT_PAGE else self.url_path
+
 
 PAGES = [
     PageSpec("Learn", "pages/overview.py", "Overview", "⏳", "overview"),

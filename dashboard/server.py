@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -41,14 +42,17 @@ def running_app(timeout_s: float = 90.0, env: dict | None = None) -> Iterator[tu
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false"]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The log goes to a file: a pipe that nobody reads fills up after a burst of output and stalls the server.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
+                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                log.seek(0)
+                output = log.read().decode(errors="replace")
                 raise RuntimeError(f"streamlit exited early with code {process.returncode}:\n{output[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
@@ -66,6 +70,7 @@ def running_app(timeout_s: float = 90.0, env: dict | None = None) -> Iterator[tu
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def wait_until_rendered(page, timeout_ms: float = 120_000) -> None:

@@ -30,20 +30,32 @@ _training_lock = threading.Lock()
 
 
 def _leave_legacy_page_mode() -> None:
-    """Make the very first run of a fresh server go through streamlit_app.py, even on a deep link.
+    """Make every run go through streamlit_app.py, even the first run of a fresh server on a deep link.
 
     Streamlit decides once per process whether a `pages/` folder means its legacy multipage mode, and only
     st.navigation (in the entry file) turns that off. A fresh server whose first visitor opens /compression
-    would run pages/compression.py bare, with the legacy menu and no shared sidebar, and stay that way.
-    Every page imports this module, so on that first run we switch the mode off and rerun through the entry.
+    would run pages/compression.py bare, with the legacy menu and no shared sidebar. Every page imports this
+    module, so the mode is switched off here; a run that already started bare is sent round again by
+    `_rerun_if_unframed`, called from current_dataset() (never during the import: other sessions may be
+    importing this module at the same moment).
     """
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        if get_script_run_ctx() is not None:
-            st.rerun()
+
+
+def _rerun_if_unframed() -> None:
+    """Rerun a page that the legacy mode started without the entry point (its page list holds the entry file)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    pages = ctx.pages_manager.get_pages().values()
+    if any(str(info.get("script_path", "")).endswith("streamlit_app.py") for info in pages):
+        _leave_legacy_page_mode()
+        st.rerun()
 
 
 _leave_legacy_page_mode()
@@ -188,10 +200,19 @@ def url_key(widget_key: str, param: str, default: Any, options: Sequence | None 
     return widget_key
 
 
-def sync_url() -> None:
-    """Write the current value of every URL-bound widget of this run into the query string."""
+def sync_url(partial: bool = False) -> None:
+    """Write the current value of every URL-bound widget of this run into the query string.
+
+    The entry point calls it after each full run. A fragment calls it with partial=True at its end, so that a
+    rerun of only the fragment updates its own values and leaves the rest of the link alone.
+    """
     bindings = st.session_state.pop("_url_bindings", {})
     wanted = {param: str(st.session_state[key]) for param, key in bindings.items() if key in st.session_state}
+    if partial:
+        for param, value in wanted.items():
+            if st.query_params.get(param) != value:
+                st.query_params[param] = value
+        return
     if {k: st.query_params.get(k) for k in wanted} != wanted or set(st.query_params) - set(wanted):
         st.query_params.from_dict(wanted)
 
@@ -200,6 +221,7 @@ def sync_url() -> None:
 
 def current_dataset() -> str:
     """The dataset every page uses now: the sidebar's choice, or mnist-5k when that choice is unavailable."""
+    _rerun_if_unframed()
     chosen = st.session_state.get(DATASET_KEY, data.DEFAULT_DATASET)
     return st.session_state.get("_dataset_fallback", {}).get(chosen, chosen)
 

@@ -161,6 +161,7 @@ def lab() -> None:
             column.image(plots.to_pixels(image, 4), caption=label.split(" (")[0], output_format="PNG")
         st.caption("PSNR against your clean image: " + ", ".join(
             f"{score.label.split(' (')[0]} {score.psnr:.1f} dB" for score in own.scores))
+    ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
 
 
 lab()

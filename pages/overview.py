@@ -78,6 +78,7 @@ def walkthrough() -> None:
                        "The black diamond is the image above.")
         else:
             st.info("The 3D map needs the ae-3 model, which this dataset does not have yet.")
+    ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
 
 
 walkthrough()

@@ -42,11 +42,12 @@ def visit(browser_page, path: str, shot: str):
 
 @pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda s: s.url_path)
 def test_page_renders_without_exception(browser_page, spec):
-    page = visit(browser_page, spec.url_path, spec.url_path)
+    page = visit(browser_page, spec.address, spec.url_path)
+    assert page.get_by_text("Page not found").count() == 0
     assert page.locator("[data-testid=stMain] h1").first.is_visible()
 
 
 def test_shared_link_restores_the_dataset(browser_page):
-    page = visit(browser_page, "overview?dataset=digits&image=5", "shared-link")
+    page = visit(browser_page, "?dataset=digits&image=5", "shared-link")
     assert "digits" in page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.inner_text()
     assert page.locator("[data-testid=stNumberInput] input").first.input_value() == "5"

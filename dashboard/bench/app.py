@@ -32,7 +32,7 @@ def browser_rows(visit_all: bool) -> list[Row]:
         browser = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
                                          args=server.CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{base}/overview")
+        page.goto(f"{base}/")
         server.wait_until_rendered(page)
         page.wait_for_selector("[data-testid=stMain] .js-plotly-plot", timeout=120_000)
         cold = time.perf_counter() - start
@@ -40,7 +40,7 @@ def browser_rows(visit_all: bool) -> list[Row]:
                         "<= 8", cold <= 8, "shipped models, fresh process"))
         if visit_all:
             for spec in navigation.PAGES:
-                page.goto(f"{base}/{spec.url_path}")
+                page.goto(f"{base}/{spec.address}")
                 server.wait_until_rendered(page)
             rss_mb = psutil.Process(process.pid).memory_info().rss / 2**20
             rows.append(Row("app: frame", "server RSS after visiting every page once", rss_mb, "MB", "<= 900",
