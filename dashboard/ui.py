@@ -206,7 +206,8 @@ def sync_url(partial: bool = False) -> None:
     The entry point calls it after each full run. A fragment calls it with partial=True at its end, so that a
     rerun of only the fragment updates its own values and leaves the rest of the link alone.
     """
-    bindings = st.session_state.pop("_url_bindings", {})
+    # A full run starts the bindings afresh; a fragment's partial sync must leave them for the entry's sync.
+    bindings = st.session_state.get("_url_bindings", {}) if partial else st.session_state.pop("_url_bindings", {})
     wanted = {param: str(st.session_state[key]) for param, key in bindings.items() if key in st.session_state}
     if partial:
         for param, value in wanted.items():

@@ -49,5 +49,5 @@ def test_page_renders_without_exception(browser_page, spec):
 
 def test_shared_link_restores_the_dataset(browser_page):
     page = visit(browser_page, "?dataset=digits&image=5", "shared-link")
-    assert "digits" in page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.inner_text()
+    assert "scikit-learn 8x8 digits" in page.locator("[data-testid=stSidebar]").inner_text()
     assert page.locator("[data-testid=stNumberInput] input").first.input_value() == "5"
