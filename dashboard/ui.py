@@ -36,7 +36,7 @@ def _leave_legacy_page_mode() -> None:
     st.navigation (in the entry file) turns that off. A fresh server whose first visitor opens /compression
     would run pages/compression.py bare, with the legacy menu and no shared sidebar. Every page imports this
     module, so the mode is switched off here; a run that already started bare is sent round again by
-    `_rerun_if_unframed`, called from current_dataset() (never during the import: other sessions may be
+    `_rerun_if_unframed`, called from current_dataset() and url_key() (never during the import: other sessions may be
     importing this module at the same moment).
     """
     from streamlit.runtime.pages_manager import PagesManager
@@ -180,6 +180,7 @@ def url_key(widget_key: str, param: str, default: Any, options: Sequence | None 
 
     Use it as the widget's key and don't pass a value/index to the widget.
     """
+    _rerun_if_unframed()  # every page binds a control early, so a bare legacy-mode run is caught here too
     seeded = st.session_state.setdefault("_url_seeded", set())
     if widget_key not in seeded:
         seeded.add(widget_key)

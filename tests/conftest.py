@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import apptest
+from dashboard import apptest, server
 
 open_page = apptest.open_page
 
@@ -30,3 +30,17 @@ def texts(app: AppTest) -> str:
     parts += [f"{m.label} {m.value}" for m in app.metric]
     parts += [caption for image in app.get("image") for caption in image.captions]
     return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    """(base URL, Playwright page) on a fresh `streamlit run` of the app, in Debian's headless Chromium."""
+    if server.chromium_path() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium); browser tests skipped")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev)")
+    with server.running_app() as (base, _process), playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
+                                         args=server.CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        yield base, page
+        browser.close()

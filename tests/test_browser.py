@@ -12,22 +12,6 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 pytestmark = pytest.mark.browser
 
-if server.chromium_path() is None:
-    pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium); browser tests skipped",
-                allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev)")
-
-
-@pytest.fixture(scope="module")
-def browser_page():
-    with server.running_app() as (base, _process), playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
-                                         args=server.CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        yield base, page
-        browser.close()
-
-
 def visit(browser_page, path: str, shot: str):
     base, page = browser_page
     page.goto(f"{base}/{path}")
@@ -38,6 +22,13 @@ def visit(browser_page, path: str, shot: str):
     errors = page.locator("[data-testid=stException]")
     assert errors.count() == 0, errors.first.inner_text()
     return page
+
+
+def test_a_deep_link_on_a_fresh_server_runs_through_the_entry_point(browser_page):
+    """The first visitor of a new server opens a page by its address: it must still get the shared sidebar."""
+    page = visit(browser_page, "quiz?seed=3", "fresh-deep-link")
+    assert "Dataset" in page.locator("[data-testid=stSidebar]").inner_text()
+    assert page.locator("[data-testid=stSidebarNavItems]").get_by_text("Anomaly detection").count() == 1
 
 
 @pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda s: s.url_path)

@@ -12,22 +12,6 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 pytestmark = pytest.mark.browser
 
-if server.chromium_path() is None:
-    pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium); browser tests skipped",
-                allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev)")
-
-
-@pytest.fixture(scope="module")
-def browser_page():
-    with server.running_app() as (base, _process), playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
-                                         args=server.CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        yield base, page
-        browser.close()
-
-
 def visit(browser_page, path: str):
     base, page = browser_page
     page.goto(f"{base}/{path}")
