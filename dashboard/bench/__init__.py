@@ -39,8 +39,14 @@ def section(name: str, order: int = 50) -> Callable[[SectionFn], SectionFn]:
 def discover() -> dict[str, tuple[int, SectionFn]]:
     """Import every module of this package so that its @section functions register themselves."""
     for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
+        if info.name.startswith("_"):
+            continue
+        try:
             importlib.import_module(f"{__name__}.{info.name}")
+        except ImportError as exc:  # e.g. the load client needs requirements-dev; the other sections still run
+            missing = str(exc)
+            _SECTIONS[info.name] = (99, lambda quick, name=info.name, why=missing: [
+                Row(name, "section skipped", "not measured", note=f"missing dependency: {why}")])
     return dict(sorted(_SECTIONS.items(), key=lambda item: item[1][0]))
 
 
