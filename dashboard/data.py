@@ -124,7 +124,11 @@ def _load_digits() -> Dataset:
 
 
 def _torchvision_source(name: str):
-    from torchvision import datasets
+    try:
+        from torchvision import datasets
+    except ImportError as exc:  # a CPU-only deploy may leave torchvision out; offline sets still work
+        raise DatasetUnavailable(f"{name} needs torchvision, which is not installed. "
+                                 f"Use an offline dataset ({', '.join(OFFLINE_DATASETS)}).") from exc
 
     source = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST}[name]
     classes = {"mnist": DIGIT_CLASSES, "fashion-mnist": FASHION_CLASSES, "kmnist": KMNIST_CLASSES}[name]
@@ -231,5 +235,8 @@ def is_downloaded(name: str) -> bool:
     """Whether an online dataset's files are already in the cache (offline sets always are)."""
     if name in OFFLINE_DATASETS:
         return True
-    _, resources, _ = _torchvision_source(name)
+    try:
+        _, resources, _ = _torchvision_source(name)
+    except DatasetUnavailable:
+        return False
     return all((cache_dir() / name / f).exists() for f, _ in resources)
