@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import torch
+
 from .. import navigation, server
 from ..apptest import rerun_ms
 from . import Row, section
@@ -43,7 +45,8 @@ def browser_rows(visit_all: bool) -> list[Row]:
                 page.goto(f"{base}/{spec.address}")
                 server.wait_until_rendered(page)
             rss_mb = psutil.Process(process.pid).memory_info().rss / 2**20
+            build = "CUDA" if torch.version.cuda else "CPU-only"
             rows.append(Row("app: frame", "server RSS after visiting every page once", rss_mb, "MB", "<= 900",
-                            rss_mb <= 900, "CUDA build of torch; includes every model a page loaded"))
+                            rss_mb <= 900, f"torch {torch.__version__} ({build} build); every model a page loaded"))
         browser.close()
     return rows
