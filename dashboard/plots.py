@@ -81,7 +81,7 @@ def project_3d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
     """Codes (N, k) -> (N, 3) points and a description; k <= 3 is shown as is, larger k through PCA."""
     codes = np.asarray(codes, dtype=np.float64)
     k = codes.shape[1]
-    if k >= 3 and k == 3:
+    if k == 3:
         return codes, "the 3 latent dimensions themselves"
     if k < 3:
         return np.hstack([codes, np.zeros((len(codes), 3 - k))]), f"the {k} latent dimensions (flat in the rest)"

@@ -365,10 +365,3 @@ def pick_test_index(key: str, n_test: int, default: int = 0) -> int:
         st.session_state[widget_key] = int(np.random.default_rng().integers(n_test))
     left.number_input("Test image #", 0, n_test - 1, step=1, key=widget_key)
     return int(st.session_state[widget_key])
-
-
-def as_batch(image: torch.Tensor) -> torch.Tensor:
-    """(H, W), (C, H, W) or (N, C, H, W) -> (N, C, H, W)."""
-    while image.dim() < 4:
-        image = image.unsqueeze(0)
-    return image
