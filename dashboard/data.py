@@ -74,13 +74,20 @@ def cache_dir() -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "latent-lab"
+    return writable_or_temp(default, "latent-lab")
+
+
+def writable_or_temp(preferred: Path, temp_name: str) -> Path:
+    """`preferred` (created) if it can be written, else <temp folder>/<temp_name> (created)."""
     try:
-        default.mkdir(parents=True, exist_ok=True)
-        if os.access(default, os.W_OK):
-            return default
+        preferred.mkdir(parents=True, exist_ok=True)
+        if os.access(preferred, os.W_OK):
+            return preferred
     except OSError:
         pass
-    return Path(tempfile.gettempdir()) / "latent-lab"
+    fallback = Path(tempfile.gettempdir()) / temp_name
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
 
 
 def stratified_split(labels: np.ndarray, test_per_class: int | float, seed: int = SPLIT_SEED,

@@ -121,16 +121,7 @@ def load(name: str, dataset: str = data.DEFAULT_DATASET, root: Path | str | None
 
 def writable_folder(dataset: str, root: Path | str | None = None) -> Path:
     """models/<dataset> when it can be written, else a per-user temp folder, so a read-only deploy still works."""
-    folder = folder_for(dataset, root)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if os.access(folder, os.W_OK):
-            return folder
-    except OSError:
-        pass
-    fallback = Path(tempfile.gettempdir()) / "latent-lab-models" / dataset
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
+    return data.writable_or_temp(folder_for(dataset, root), f"latent-lab-models/{dataset}")
 
 
 def model_to_bytes(model: nets.Autoencoder) -> bytes:

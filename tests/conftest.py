@@ -44,3 +44,14 @@ def browser_page():
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         yield base, page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models on a shared, loaded machine: two threads spin against each other and crawl."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

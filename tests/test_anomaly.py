@@ -15,13 +15,7 @@ from dashboard import anomaly, data
 DATASET = "digits"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The detectors are tiny: on a shared, loaded machine two threads spin against each other and crawl."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --- AUROC and average precision come from continuous scores -------------------------------------------------

@@ -6,24 +6,16 @@ import re
 import urllib.error
 
 import pytest
-import torch
 from conftest import assert_no_exception, open_page, texts
-from streamlit.testing.v1 import AppTest
 from test_app_frame import digit_png
 
-from dashboard import apptest, data, navigation
+from dashboard import data
 
 CONFUSION = re.compile(r"(\d[\d,]*) correctly passed \| (\d[\d,]*) false alarms \|\n"
                        r"\| \*\*anomalous\*\* \((\d[\d,]*)\) \| (\d[\d,]*) missed \| (\d[\d,]*) caught")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The detectors are tiny: on a shared, loaded machine two threads spin against each other and crawl."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def confusion(app) -> dict[str, int]:
@@ -33,14 +25,6 @@ def confusion(app) -> dict[str, int]:
     assert fn + tp == n_anomalous
     return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
 
-
-def open_link(query: dict[str, str]) -> AppTest:
-    """A shared link opened in a fresh session, landing straight on the page (see test_page_features.open_link)."""
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.switch_page(navigation.by_key("anomaly").path)
-    return app.run()
 
 
 def metric(app, label: str) -> str:
@@ -101,7 +85,8 @@ def test_shared_link_junk_and_offline_fashion(monkeypatch, tmp_path):
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr(data.urllib.request, "urlopen", offline)
-    app = open_link({"dataset": "digits", "scenario": "corrupted", "corruption": "inversion", "score": "nonsense"})
+    app = open_page("anomaly", query={"dataset": "digits", "scenario": "corrupted", "corruption": "inversion",
+                                      "score": "nonsense"})
     assert_no_exception(app)
     assert app.sidebar.selectbox(key="dataset").value == "digits"
     assert app.selectbox(key="anomaly_scenario").value == "corrupted"

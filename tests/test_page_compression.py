@@ -9,9 +9,8 @@ import zlib
 import numpy as np
 from conftest import assert_no_exception, open_page, texts
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from dashboard import apptest, compression, images, navigation
+from dashboard import compression, images
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -146,26 +145,14 @@ def test_digits_dataset_and_tsne():
     assert "ae-8: t-SNE of the 8 code values to 3" in texts(app)
 
 
-def open_link(query: dict[str, str]) -> AppTest:
-    """Open /compression?<query> directly, as a shared link does.
-
-    open_page(query=...) lands on the overview first, whose URL sync drops this page's parameters, so the app is
-    pointed at the page before its first run instead (still through streamlit_app.py and its sidebar).
-    """
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.switch_page(navigation.by_key("compression").path)
-    return app.run()
-
 
 def test_shared_link_and_junk_link():
-    app = open_link({"k": "32", "batch": "3"})
+    app = open_page("compression", query={"k": "32", "batch": "3"})
     assert_no_exception(app)
     assert app.sidebar.selectbox(key="dataset").value == "mnist-5k"  # the entry's sidebar framed the page
     assert metrics_of(app)["Code"] == "32" and app.number_input(key="compression_seed").value == 3
     assert f"#{compression.pick_batch(1000, 8, seed=3)[0]} (" in texts(app)
-    junk = open_link({"k": "7"})
+    junk = open_page("compression", query={"k": "7"})
     assert_no_exception(junk)
     assert any("k=7" in w.value for w in junk.warning)
     assert metrics_of(junk)["Code"] == "16"

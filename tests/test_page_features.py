@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 from conftest import assert_no_exception, open_page, texts
-from streamlit.testing.v1 import AppTest
 from test_app_frame import digit_png
 
-from dashboard import apptest, features, navigation
-
-
-def open_link(page: str, query: dict) -> AppTest:
-    """A shared link opened in a fresh session: the entry point runs once and lands straight on the page.
-
-    (open_page runs the default page first, and its URL sync drops parameters that only this page knows.)
-    """
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.switch_page(navigation.by_key(page).path)
-    return app.run()
+from dashboard import features
 
 
 def metric(app, label: str) -> str:
@@ -86,7 +73,7 @@ def test_own_digit_is_classified_and_bad_files_get_a_message():
 
 
 def test_digits_and_a_shared_link_with_a_junk_value():
-    app = open_link("features", {"dataset": "digits", "clf": "forest", "labels": "lots", "k": "8"})
+    app = open_page("features", query={"dataset": "digits", "clf": "forest", "labels": "lots", "k": "8"})
     assert_no_exception(app)
     assert app.sidebar.selectbox(key="dataset").value == "digits"  # the entry point's sidebar framed the page
     assert any("`labels=lots` is not valid here" in w.value for w in app.warning)

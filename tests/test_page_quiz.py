@@ -5,18 +5,10 @@ from __future__ import annotations
 from conftest import assert_no_exception, open_page, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import apptest, navigation, quiz
+from dashboard import navigation, quiz
 
 N_QUESTIONS = len(quiz.load())
 
-
-def open_link(page: str, query: dict[str, str]) -> AppTest:
-    """Open a page as a shared link does: the entry point's first run, on that page, with the link's parameters."""
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    app.query_params.update(query)
-    # The first run lands straight on the page, as a fresh browser tab does; this works before any run because
-    # every page's url_path equals its file name.
-    return app.switch_page(navigation.by_key(page).path).run()
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -83,7 +75,7 @@ def test_a_full_round_ends_with_a_summary():
 
 def test_a_page_link_to_one_question_puts_it_first_and_keeps_the_seed():
     target = quiz.load()[7]
-    app = open_link("quiz", {"q": target.id, "seed": "42"})
+    app = open_page("quiz", query={"q": target.id, "seed": "42"})
     assert_no_exception(app)
     assert app.radio[0].key.endswith(target.id)
     assert "pointed to" in app.caption[0].value

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from conftest import assert_no_exception, open_page, texts
-from streamlit.testing.v1 import AppTest
 from test_app_frame import digit_png
-
-from dashboard import apptest, navigation
 
 SAMPLERS = ["AE + N(0, I)", "AE + fitted Gaussian", "AE + Gaussian mixture", "VAE + N(0, I) prior"]
 
@@ -96,20 +93,9 @@ def test_interpolation_between_picked_and_uploaded_images():
     assert texts(app).count("Classifier reads:") == 3
 
 
-def open_link(query: dict[str, str]) -> AppTest:
-    """Open /sampling?<query> directly, as a shared link does (through streamlit_app.py and its sidebar).
-
-    open_page(query=...) would land on the overview first, whose URL sync drops this page's parameters.
-    """
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.switch_page(navigation.by_key("sampling").path)
-    return app.run()
-
 
 def test_digits_and_a_shared_link_with_one_bad_value():
-    app = open_link({"dataset": "digits", "k": "8", "t": "hot", "path": "slerp"})
+    app = open_page("sampling", query={"dataset": "digits", "k": "8", "t": "hot", "path": "slerp"})
     assert_no_exception(app)
     assert app.select_slider(key="sampling_k").value == 8
     assert app.select_slider(key="sampling_temperature").value == 1.0

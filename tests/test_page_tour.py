@@ -5,18 +5,10 @@ from __future__ import annotations
 from conftest import assert_no_exception, open_page, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import apptest, navigation, tour
+from dashboard import tour
 
 N_STOPS = len(tour.STOPS)
 
-
-def open_link(page: str, query: dict[str, str]) -> AppTest:
-    """Open a page as a shared link does: the entry point's first run, on that page, with the link's parameters."""
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    app.query_params.update(query)
-    # The first run lands straight on the page, as a fresh browser tab does; this works before any run because
-    # every page's url_path equals its file name.
-    return app.switch_page(navigation.by_key(page).path).run()
 
 
 def stop_param(app: AppTest) -> str:
@@ -53,20 +45,20 @@ def test_stepping_through_the_tour_shows_each_takeaway_and_result():
 
 
 def test_the_numbers_shown_are_the_live_ones():
-    app = open_link("tour", {"dataset": "digits", "stop": "2"})
+    app = open_page("tour", query={"dataset": "digits", "stop": "2"})
     assert_no_exception(app)
     expected = tour.highlight("compression", "digits")
     assert {m.label: m.value for m in app.metric} == {n.label: n.value for n in expected.numbers}
 
 
 def test_a_shared_link_opens_its_stop_and_a_bad_one_falls_back():
-    app = open_link("tour", {"stop": "3", "dataset": "digits"})
+    app = open_page("tour", query={"stop": "3", "dataset": "digits"})
     assert_no_exception(app)
     assert f"Stop 3 of {N_STOPS}: {tour.STOPS[2].title}" in texts(app)
     assert app.sidebar.selectbox(key="dataset").value == "digits"
 
     for junk in ("99", "two"):
-        app = open_link("tour", {"stop": junk, "dataset": "digits"})
+        app = open_page("tour", query={"stop": junk, "dataset": "digits"})
         assert_no_exception(app)
         assert any(f"stop={junk}" in w.value for w in app.warning)
         assert f"Stop 1 of {N_STOPS}" in texts(app) and stop_param(app) == "1"

@@ -6,7 +6,7 @@ import pytest
 from conftest import assert_no_exception, open_page
 from streamlit.testing.v1 import AppTest
 
-from dashboard import apptest, navigation
+from dashboard import navigation
 
 JUNK = "%3Cscript%3E'; DROP"  # not a value any control accepts
 FAST_PAGES = ("overview", "tour", "quiz")  # cheap to open; the other pages run in the slow suite
@@ -19,14 +19,6 @@ SHARED_VIEWS = {
     "features": {"labels": "50"},
 }
 
-
-def open_link(page: str, query: dict[str, str]) -> AppTest:
-    """Open a page as a shared link does: the entry point's first run, on that page, with the link's parameters."""
-    app = AppTest.from_file(str(apptest.ENTRY), default_timeout=apptest.APP_TIMEOUT_S)
-    app.query_params.update(query)
-    # The first run lands straight on the page, as a fresh browser tab does; this works before any run because
-    # every page's url_path equals its file name.
-    return app.switch_page(navigation.by_key(page).path).run()
 
 
 def params(app: AppTest) -> dict[str, str]:
@@ -48,11 +40,11 @@ def test_every_page_writes_its_view_to_the_url_and_survives_junk(page):
     defaults = params(app)
     assert defaults.get("dataset") == "mnist-5k", defaults  # the shared sidebar is bound on every page
 
-    again = open_link(page, defaults)  # the page's own link restores the same view, silently
+    again = open_page(page, query=defaults)  # the page's own link restores the same view, silently
     assert_no_exception(again)
     assert params(again) == defaults and not link_warnings(again)
 
-    broken = open_link(page, {key: JUNK for key in defaults})
+    broken = open_page(page, query={key: JUNK for key in defaults})
     assert_no_exception(broken)
     assert params(broken) == defaults  # every control fell back to its default
     notices = "\n".join(link_warnings(broken))
@@ -63,7 +55,7 @@ def test_every_page_writes_its_view_to_the_url_and_survives_junk(page):
 @pytest.mark.parametrize("page", _with_speed_mark(SHARED_VIEWS))
 def test_a_shared_link_restores_a_non_default_view(page):
     view = SHARED_VIEWS[page]
-    app = open_link(page, view)
+    app = open_page(page, query=view)
     assert_no_exception(app)
     shown = params(app)
     missing = [key for key in view if key not in shown]
@@ -75,14 +67,14 @@ def test_a_shared_link_restores_a_non_default_view(page):
 
 
 def test_overview_link_shows_the_linked_image_and_model():
-    app = open_link("overview", SHARED_VIEWS["overview"])
+    app = open_page("overview", query=SHARED_VIEWS["overview"])
     assert app.number_input(key="overview_image").value == 7
     assert app.selectbox(key="overview_model").value == "vae-16"
     assert "64 pixels" in "\n".join(c for image in app.get("image") for c in image.captions)
 
 
 def test_unknown_parameters_are_dropped_and_unknown_datasets_fall_back():
-    app = open_link("quiz", {"dataset": "imagenet", "zoom": "11"})
+    app = open_page("quiz", query={"dataset": "imagenet", "zoom": "11"})
     assert_no_exception(app)
     assert app.sidebar.selectbox(key="dataset").value == "mnist-5k"
     assert any("dataset=imagenet" in w for w in link_warnings(app))
