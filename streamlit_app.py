@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import navigation, ui
+from dashboard.app import navigation, ui
 
 st.set_page_config(page_title="Latent Lab", page_icon="🧬", layout="wide", initial_sidebar_state="expanded")
 

@@ -17,7 +17,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from sklearn.svm import OneClassSVM
 
-from . import corrupt, data, metrics, nets, train, zoo
+from dashboard.core import corrupt, data, metrics, nets, train, zoo
 
 SPLIT_SEED = 0
 VAL_FRACTION = 0.2  # share of each class's training images held out as the labelled validation split
@@ -349,7 +349,7 @@ def detector_for(dataset: str, scenario: str, digit: int | None = None, config: 
     """
     if SCENARIOS[scenario].trains_model:
         return train_detector(make_split(dataset, scenario, digit), config, progress).model
-    return zoo.load(SHIPPED_MODEL, dataset)
+    return zoo.frozen(SHIPPED_MODEL, dataset)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -882,7 +882,7 @@ def with_operating_point(spec: dict, which: str, point: OperatingPoint) -> dict:
 
 def gallery_pixels(shown: list[ImageScore], scale: int = 3, vmax: float | None = None, gap: int = 4) -> np.ndarray:
     """RGB uint8 grid: one column per image, rows input / reconstruction / error map (one error scale for all)."""
-    from . import plots
+    from dashboard.viz import plots
 
     top = vmax or max(float(s.error_map.max()) for s in shown)
     columns = []
@@ -907,7 +907,7 @@ def to_png(pixels: np.ndarray) -> bytes:
 
 def latent_points(model: torch.nn.Module, x: torch.Tensor) -> tuple[np.ndarray, str]:
     """Codes of images (N, C, H, W) as (N, 3) points for a 3D view, and how they were projected."""
-    from . import plots
+    from dashboard.viz import plots
 
     return plots.project_3d(metrics.encode(model, x).numpy())
 
@@ -916,7 +916,7 @@ def latent_figure(points: np.ndarray, evaluation: Evaluation, names: list[str], 
     """3D scatter of test codes coloured by anomaly score (rank), anomalies drawn as diamonds."""
     import plotly.graph_objects as go
 
-    from . import plots
+    from dashboard.viz import plots
 
     ranks = np.argsort(np.argsort(evaluation.scores)) / max(len(evaluation.scores) - 1, 1)  # colour by rank
     names = np.asarray(names)

@@ -17,7 +17,8 @@ from sklearn.manifold import TSNE
 from threadpoolctl import ThreadpoolController
 from torch import nn
 
-from . import baselines, data, images, metrics, plots, zoo
+from dashboard.core import baselines, data, images, metrics, zoo
+from dashboard.viz import plots
 
 LATENT_SIZES = (2, 3, 8, 16, 32)
 METHODS = ("AE", "VAE", "PCA")

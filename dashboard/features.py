@@ -24,7 +24,8 @@ from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from . import baselines, data, metrics, nets, plots, zoo
+from dashboard.core import baselines, data, metrics, zoo
+from dashboard.viz import plots
 
 RAW = "raw"
 ALL = "all"
@@ -43,14 +44,6 @@ PIXEL_TOLERANCE = 1e-3
 # ---------------------------------------------------------------------------------------------------------------
 # The transformer
 # ---------------------------------------------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=24)
-def frozen_model(name: str, dataset: str) -> nets.Autoencoder:
-    """A shipped model loaded once per process, gradients off; shared by every transformer, so never train it."""
-    model = zoo.load(name, dataset)
-    model.requires_grad_(False)
-    return model
-
 
 def _weights_hash(name: str, dataset: str) -> str:
     return zoo.read_card(name, dataset)["sha256"]
@@ -80,7 +73,7 @@ class AutoencoderFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Load the model and record the input size; y is ignored (the encoder needs no labels)."""
-        network = frozen_model(self.model, self.dataset)
+        network = zoo.frozen(self.model, self.dataset)
         image_shape = tuple(network.config.image_shape)
         rows = validate_data(self, _as_rows(X, image_shape, self), reset=True, dtype=[np.float64, np.float32])
         _check_pixels(rows, image_shape, self)
@@ -128,7 +121,7 @@ class AutoencoderFeatures(TransformerMixin, BaseEstimator):
                 raise zoo.CheckpointError(
                     f"This AutoencoderFeatures was fitted with other weights for {self.model!r} on {self.dataset!r} "
                     "than the ones shipped now; fit it again.")
-            self.model_ = frozen_model(self.model, self.dataset)
+            self.model_ = zoo.frozen(self.model, self.dataset)
 
 
 def _describe(estimator: AutoencoderFeatures, image_shape: tuple[int, ...]) -> str:

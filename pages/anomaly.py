@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import anomaly, plots, ui
+from dashboard import anomaly
+from dashboard.app import ui
+from dashboard.viz import plots
 
 st.title("🚨 Anomaly detection")
 st.markdown("An autoencoder trained only on **normal** images rebuilds them well and rebuilds anything unusual "

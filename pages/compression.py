@@ -5,7 +5,10 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from dashboard import compression, plots, ui, zoo
+from dashboard import compression
+from dashboard.app import ui
+from dashboard.core import zoo
+from dashboard.viz import plots
 
 st.title("🗜️ Compression")
 st.markdown("An autoencoder squeezes each image into a short **code z** and redraws the image from it. "
@@ -22,7 +25,7 @@ PROJECTION_LABELS = {"native": "as is (k ≤ 3)", "pca": "PCA to 3D", "tsne": "t
 
 
 def _shipped_or_none(name: str, dataset: str):
-    return ui.shipped_model(name, dataset) if name in zoo.names(dataset) else None
+    return zoo.frozen(name, dataset) if name in zoo.names(dataset) else None
 
 
 @st.cache_resource(show_spinner="Loading the models and fitting the PCA baselines (once per server)…", max_entries=4)

@@ -4,7 +4,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import corrupt, denoise, plots, ui
+from dashboard import denoising
+from dashboard.app import ui
+from dashboard.core import corrupt
+from dashboard.viz import plots
 
 NOISE_LABELS = {"gaussian": "Gaussian", "salt-pepper": "Salt & pepper", "mask": "Block"}
 DEFAULT_LEVELS = {"gaussian": 0.5, "salt-pepper": 0.1, "mask": 0.4}
@@ -20,38 +23,38 @@ ds = ui.dataset(dataset_name)
 ui.lesson("denoising")
 
 try:
-    dae_options = denoise.dae_names(dataset_name)
-    default_dae = denoise.default_dae(dataset_name)
-    denoise.plain_ae_name(denoise.DenoiseConfig(dataset=dataset_name, dae=default_dae))
+    dae_options = denoising.dae_names(dataset_name)
+    default_dae = denoising.default_dae(dataset_name)
+    denoising.plain_ae_name(denoising.DenoiseConfig(dataset=dataset_name, dae=default_dae))
 except Exception as exc:  # noqa: BLE001 - any missing model means the page cannot compare; say why and stop
     st.info(f"Denoising needs a shipped DAE and plain AE for {dataset_name}: {exc} Pick mnist-5k or digits.")
     st.stop()
 
 
 @st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
-def comparison(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> denoise.Comparison:
-    return denoise.evaluate(noise, level, seed, config)
+def comparison(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.Comparison:
+    return denoising.evaluate(noise, level, seed, config)
 
 
 @st.cache_resource(show_spinner="Sweeping the noise level for every method (once per noise type)…", max_entries=16)
-def sweep(noise: str, config: denoise.DenoiseConfig) -> denoise.Sweep:
-    return denoise.sweep(noise, config)
+def sweep(noise: str, config: denoising.DenoiseConfig) -> denoising.Sweep:
+    return denoising.sweep(noise, config)
 
 
 @st.cache_resource(show_spinner="Encoding clean and noisy digits…", max_entries=64)
-def latent_view(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> denoise.LatentView:
-    return denoise.latent_view(noise, level, seed, config)
+def latent_view(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.LatentView:
+    return denoising.latent_view(noise, level, seed, config)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def column_pngs(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> list[bytes]:
+def column_pngs(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> list[bytes]:
     """One vertical strip per column (noisy, each method, clean), as crisp PNGs."""
     rows = comparison(noise, level, seed, config).rows()
     return [plots.grid_png([[row[c]] for row in rows], scale=3) for c in range(len(rows[0]))]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def grid_download(noise: str, level: float, seed: int, config: denoise.DenoiseConfig) -> bytes:
+def grid_download(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> bytes:
     return plots.grid_png(comparison(noise, level, seed, config).rows(), scale=4)
 
 
@@ -82,7 +85,7 @@ def lab() -> None:
     if far.button("🎲 New", key="denoising_reseed", help="Draw new noise on other test digits."):
         st.session_state[seed_key] = int(st.session_state[seed_key]) + 1
     seed = int(st.session_state[seed_key])
-    config = denoise.DenoiseConfig(dataset=dataset_name, dae=dae_name)
+    config = denoising.DenoiseConfig(dataset=dataset_name, dae=dae_name)
 
     result = comparison(noise, float(level), seed, config)
     labels = result.column_labels(config)
@@ -100,9 +103,9 @@ def lab() -> None:
     dae_score, median_score = result.score("dae"), result.score("median")
     a, b, c = st.columns(3)
     a.metric("DAE PSNR", f"{dae_score.psnr:.1f} dB",
-             f"{dae_score.psnr - result.score(denoise.NOISY_KEY).psnr:+.1f} dB vs noisy input")
+             f"{dae_score.psnr - result.score(denoising.NOISY_KEY).psnr:+.1f} dB vs noisy input")
     b.metric("Median filter PSNR", f"{median_score.psnr:.1f} dB",
-             f"{median_score.psnr - result.score(denoise.NOISY_KEY).psnr:+.1f} dB vs noisy input")
+             f"{median_score.psnr - result.score(denoising.NOISY_KEY).psnr:+.1f} dB vs noisy input")
     c.metric("Best method here", scores.loc[best, "method"].split(" (")[0])
     st.dataframe(scores, hide_index=True, width="stretch", column_config={
         "PSNR (dB)": st.column_config.NumberColumn(format="%.2f", help="Higher is better."),
@@ -155,7 +158,7 @@ def lab() -> None:
     prepared = ui.image_input("denoising_own", ds.image_shape, label="Draw or upload a digit, then add the noise "
                                                                       "chosen above")
     if prepared is not None:
-        own = denoise.compare(prepared.tensor, noise, float(level), seed, config, with_ssim=False)
+        own = denoising.compare(prepared.tensor, noise, float(level), seed, config, with_ssim=False)
         own_columns = st.columns(len(labels))
         for column, label, image in zip(own_columns, labels, own.rows()[0]):
             column.image(plots.to_pixels(image, 4), caption=label.split(" (")[0], output_format="PNG")

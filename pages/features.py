@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from dashboard import features, plots, ui, zoo
+from dashboard import features
+from dashboard.app import ui
+from dashboard.core import zoo
+from dashboard.viz import plots
 
 st.title("🧩 Latent features")
 st.markdown("The autoencoders learned their **code z** from images alone, without a single label. Here that code "

@@ -6,7 +6,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import corrupt, nets, plots, train, ui, zoo
+from dashboard.app import ui
+from dashboard.core import corrupt, nets, train, zoo
+from dashboard.viz import plots
 
 MAX_EPOCHS = 40
 MAX_SECONDS = 180

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from dashboard import hourglass, plots, ui
+from dashboard.app import ui
+from dashboard.core import zoo
+from dashboard.lesson import hourglass
+from dashboard.viz import plots
 
 st.title("⏳ Latent Lab: what an autoencoder keeps")
 st.markdown("An autoencoder squeezes an image into a handful of numbers, the **code z**, and rebuilds the image "
@@ -68,7 +71,7 @@ def walkthrough() -> None:
                    "(big layers are pooled to 256 dots). Drag to rotate.")
     with map_col:
         if "ae-3" in ui.model_names(dataset_name):
-            codes = ui.test_codes("ae-3", dataset_name)
+            codes = zoo.codes("ae-3", dataset_name)
             here = hourglass.encode_one(ui.require_model("ae-3", dataset_name), x)
             figure = plots.latent_scatter_3d(codes, ds.y_test.numpy(), ds.classes, highlight=here[None, :],
                                              highlight_name="this image", height=480)

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import navigation, quiz, ui
+from dashboard.app import navigation, ui
+from dashboard.lesson import quiz
 
 SEED_LIMIT = 1_000_000  # seeds run 1..SEED_LIMIT-1; "Try again" steps through them
 ATTEMPT_KEY = "quiz_attempt"

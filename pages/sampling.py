@@ -3,7 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import plots, quality, samplers, ui, zoo
+from dashboard.app import ui
+from dashboard.core import zoo
+from dashboard.sampling import quality, samplers
+from dashboard.viz import plots
 
 st.title("🎲 Sampling")
 st.markdown("Make **new** images: draw a code z at random and decode it. A plain **AE** only makes digits if z "
@@ -84,8 +87,8 @@ def latent_map(dataset: str, model_name: str, kind: str, seed: int):
 
 @st.cache_data(show_spinner="Decoding the latent grid…", max_entries=16)
 def manifold_png(dataset: str, model_name: str) -> tuple[bytes, str]:
-    model = samplers.shipped_model(dataset, model_name)
-    grid = samplers.manifold_grid(model, samplers.test_codes(dataset, model_name), n=15)
+    model = zoo.frozen(model_name, dataset)
+    grid = samplers.manifold_grid(model, zoo.codes(model_name, dataset), n=15)
     return plots.grid_png(grid.rows(), scale=3 if SMALL else 1, gap=1 if SMALL else 0), grid.spacing
 
 

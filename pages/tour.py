@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import navigation, plots, quiz, tour, ui
+from dashboard.app import navigation, ui
+from dashboard.lesson import quiz, tour
+from dashboard.viz import plots
 
 STOP_KEY = "tour_stop"
 TILE_PIXELS = 72  # on-screen side of one image in a highlight, whatever the dataset's image size

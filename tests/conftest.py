@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from dashboard import apptest, server
-
-open_page = apptest.open_page
+from tests.harness import apptest, server
 
 
 @pytest.fixture(autouse=True)
@@ -15,21 +12,6 @@ def server_like_page_routing():
     """Every AppTest in the suite runs through streamlit_app.py, as on the real server (see dashboard.apptest)."""
     with apptest.server_like_page_routing():
         yield
-
-
-def assert_no_exception(app: AppTest) -> None:
-    """Fail with the app's own error text if any element is an exception."""
-    assert not app.exception, [e.value for e in app.exception]
-
-
-def texts(app: AppTest) -> str:
-    """Every markdown, caption, alert, metric and image caption on the page, joined (for `in` checks)."""
-    parts = []
-    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader"):
-        parts += [str(e.value) for e in getattr(app, kind)]
-    parts += [f"{m.label} {m.value}" for m in app.metric]
-    parts += [caption for image in app.get("image") for caption in image.captions]
-    return "\n".join(parts)
 
 
 @pytest.fixture(scope="module")

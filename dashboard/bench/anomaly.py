@@ -6,8 +6,10 @@ import time
 
 import numpy as np
 
-from .. import anomaly, data
-from ..apptest import rerun_ms
+from dashboard import anomaly
+from dashboard.core import data
+from tests.harness.apptest import rerun_ms
+
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET

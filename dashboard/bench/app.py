@@ -6,8 +6,10 @@ import time
 
 import torch
 
-from .. import navigation, server
-from ..apptest import rerun_ms
+from dashboard.app import navigation
+from tests.harness import server
+from tests.harness.apptest import rerun_ms
+
 from . import Row, section
 
 

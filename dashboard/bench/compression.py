@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import compression, data, metrics
-from ..apptest import rerun_ms
+from dashboard import compression
+from dashboard.core import data, metrics
+from tests.harness.apptest import rerun_ms
+
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET

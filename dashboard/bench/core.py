@@ -7,7 +7,8 @@ import time
 
 import torch
 
-from .. import baselines, data, metrics, nets, train, zoo
+from dashboard.core import baselines, data, metrics, nets, train, zoo
+
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET

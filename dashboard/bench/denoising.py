@@ -6,7 +6,9 @@ import time
 
 import numpy as np
 
-from .. import corrupt, data, denoise, metrics
+from dashboard import denoising
+from dashboard.core import corrupt, data, metrics
+
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET
@@ -17,11 +19,12 @@ TARGETS = (("gaussian", 0.5, 3.0), ("salt-pepper", 0.1, 0.0))
 SPEED_TARGET_MS = 300.0
 
 
-def _config(dae: str | None = None) -> denoise.DenoiseConfig:
-    return denoise.config_for(DATASET, dae)
+def _config(dae: str | None = None) -> denoising.DenoiseConfig:
+    return denoising.config_for(DATASET, dae)
 
 
-def _score_rows(name: str, comparison: denoise.Comparison, config: denoise.DenoiseConfig, setting: str) -> list[Row]:
+def _score_rows(name: str, comparison: denoising.Comparison, config: denoising.DenoiseConfig,
+                setting: str) -> list[Row]:
     rows = []
     for score in comparison.scores:
         rows.append(Row(name, f"{setting}: {score.label} PSNR", score.psnr, "dB",
@@ -34,14 +37,14 @@ def quality(quick: bool) -> list[Row]:
     name = "denoising: quality"
     n_images = QUICK_IMAGES if quick else len(data.load(DATASET).x_test)
     rows: list[Row] = []
-    daes = denoise.dae_names(DATASET)
-    default = denoise.default_dae(DATASET)
+    daes = denoising.dae_names(DATASET)
+    default = denoising.default_dae(DATASET)
     for noise, level, least_gap in TARGETS:
         setting = f"{noise} {level:g}"
         for dae in daes:
             config = _config(dae)
-            clean, _ = denoise.sample_test(DATASET, n_images, seed=0)
-            comparison = denoise.compare(clean, noise, level, NOISE_SEED, config)
+            clean, _ = denoising.sample_test(DATASET, n_images, seed=0)
+            comparison = denoising.compare(clean, noise, level, NOISE_SEED, config)
             gap = comparison.score("dae").psnr - comparison.score("median").psnr
             # Paired per-image differences give the gap's sampling error, so a near-tie reads as one.
             diffs = (metrics.psnr_per_image(clean, comparison.outputs["dae"])
@@ -57,8 +60,8 @@ def quality(quick: bool) -> list[Row]:
             if is_default:
                 rows += _score_rows(name, comparison, config, setting)
     if not quick:
-        clean, _ = denoise.sample_test(DATASET, n_images, seed=0)
-        rows += _score_rows(name, denoise.compare(clean, "mask", 0.4, NOISE_SEED, _config(default)), _config(default),
+        clean, _ = denoising.sample_test(DATASET, n_images, seed=0)
+        rows += _score_rows(name, denoising.compare(clean, "mask", 0.4, NOISE_SEED, _config(default)), _config(default),
                             "mask 0.4")
     return rows
 
@@ -70,22 +73,22 @@ def speed(quick: bool) -> list[Row]:
     sweep_noises = corrupt.NOISE_TYPES[:1] if quick else corrupt.NOISE_TYPES  # --quick times one curve set
     start = time.perf_counter()
     for noise in sweep_noises:
-        denoise.sweep(noise, config)
+        denoising.sweep(noise, config)
     sweep_s = time.perf_counter() - start
-    denoise.evaluate("gaussian", 0.5, 0, config)  # warm: models loaded, PCA fitted, code axes fitted
-    denoise.latent_view("gaussian", 0.5, 0, config)
+    denoising.evaluate("gaussian", 0.5, 0, config)  # warm: models loaded, PCA fitted, code axes fitted
+    denoising.latent_view("gaussian", 0.5, 0, config)
     timings = []
     # Each new level misses the cache, as a slider move does; this is the page fragment's work.
     for level in (0.31, 0.37, 0.43, 0.47, 0.53):
         start = time.perf_counter()
-        denoise.evaluate("gaussian", level, 0, config)
-        denoise.latent_view("gaussian", level, 0, config)
+        denoising.evaluate("gaussian", level, 0, config)
+        denoising.latent_view("gaussian", level, 0, config)
         timings.append(time.perf_counter() - start)
     ms = 1000 * sorted(timings)[len(timings) // 2]
     return [
         Row(name, "noise-slider change, server-side compute (median of 5)", ms, "ms", f"<= {SPEED_TARGET_MS:g}",
-            ms <= SPEED_TARGET_MS, f"{config.dae}: comparison on {denoise.EVAL_IMAGES} images with SSIM, "
-                                   f"codes of {denoise.VIEW_IMAGES}; cached after the first visit"),
+            ms <= SPEED_TARGET_MS, f"{config.dae}: comparison on {denoising.EVAL_IMAGES} images with SSIM, "
+                                   f"codes of {denoising.VIEW_IMAGES}; cached after the first visit"),
         Row(name, f"noise-level sweep, {len(sweep_noises)} noise type(s) (once per process)", sweep_s, "s",
-            note=f"{denoise.SWEEP_IMAGES} images x {denoise.SWEEP_LEVELS} levels, PSNR only"),
+            note=f"{denoising.SWEEP_IMAGES} images x {denoising.SWEEP_LEVELS} levels, PSNR only"),
     ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import statistics
 import time
 
-from .. import data, features, zoo
-from ..apptest import open_page, rerun_ms, server_like_page_routing
+from dashboard import features
+from dashboard.core import data, zoo
+from tests.harness.apptest import open_page, rerun_ms, server_like_page_routing
+
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET

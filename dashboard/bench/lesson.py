@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from .. import navigation, quiz, tour
-from ..apptest import rerun_ms
+from dashboard.app import navigation
+from dashboard.lesson import quiz, tour
+from tests.harness.apptest import rerun_ms
+
 from . import Row, section
 
 TOUR_TARGET_MS = 300  # a presenter presses Next; anything slower than a blink shows

@@ -11,8 +11,12 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from .. import data, navigation, quiz, server
-from ..loadclient import ClientConfig, LoadClientError, RunResult, SessionClient, element_texts
+from dashboard.app import navigation
+from dashboard.core import data
+from dashboard.lesson import quiz
+from tests.harness import server
+from tests.harness.loadclient import ClientConfig, LoadClientError, RunResult, SessionClient, element_texts
+
 from . import Row, section
 
 SECTION = "load: sessions"

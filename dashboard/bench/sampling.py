@@ -6,7 +6,9 @@ import time
 
 import torch
 
-from .. import data, quality, samplers, zoo
+from dashboard.core import data, zoo
+from dashboard.sampling import quality, samplers
+
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET
@@ -78,7 +80,7 @@ def _median_ms(fn, repeats: int = 5) -> float:
 def speed(quick: bool) -> list[Row]:
     name = "sampling: speed"
     rows = []
-    for cache in (samplers.shipped_model, samplers.train_codes, samplers.fitted_sampler):
+    for cache in (zoo.frozen, zoo.codes, samplers.fitted_sampler):
         cache.cache_clear()
     start = time.perf_counter()
     for setup in samplers.SETUPS:
@@ -111,7 +113,7 @@ def speed(quick: bool) -> list[Row]:
 
 @section("sampling: page", order=63)
 def page(quick: bool) -> list[Row]:
-    from ..apptest import rerun_ms
+    from tests.harness.apptest import rerun_ms
 
     values = [0.5, 0.75, 1.25, 1.5, 1.75, 2.0]  # a new value each time, so every rerun shows a grid it has not shown
     ms = rerun_ms("sampling", lambda app, i: app.select_slider(key="sampling_temperature").set_value(values[i + 1]))

@@ -1,0 +1,1 @@
+"""The core layer: datasets, corruption, image input, metrics, networks, training and checkpoints."""

@@ -1,0 +1,1 @@
+"""The lesson: the hourglass trace, the quiz and the demo tour."""

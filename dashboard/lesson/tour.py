@@ -1,0 +1,296 @@
+"""The demo tour: a ten-minute path through the pages as data, and the live result each stop highlights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from dashboard import anomaly, denoising, features
+from dashboard.core import baselines, data, metrics, zoo
+from dashboard.lesson.quiz import PAGES
+from dashboard.sampling import quality, samplers
+
+DEMO_MINUTES = 10.0  # the stakeholder walk-through the tour is timed for
+STEP_PARAM = "stop"  # query parameter that holds the tour position, 1-based as people count
+LATENT = 16  # the code size every highlight uses: shipped for every offline dataset, and the pages' default
+N_SHOWN = 10  # images per row of a highlight: one per digit class where the row shows test images
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One stop of the tour."""
+
+    page: str  # url path of the page (one of quiz.PAGES)
+    title: str  # short heading shown on the tour
+    takeaway: str  # the one sentence to remember from this stop
+    look_at: str  # the single highlighted result on that page, named so a presenter can point at it
+    minutes: float  # rough time to spend here in a ten-minute demo
+    params: Mapping[str, str] = field(default_factory=dict)  # query parameters that open the page on the right view
+
+
+STOPS: tuple[Stop, ...] = (
+    Stop(
+        page="overview",
+        title="The hourglass",
+        takeaway="An autoencoder squeezes each image through a small code and learns, without labels, "
+                 "to rebuild the image from that code alone.",
+        look_at="The three panels x → z → x̂: the image becomes 16 numbers in the bar chart and comes back as "
+                "a slightly softer copy of the digit, with the error printed below.",
+        minutes=2.0,
+    ),
+    Stop(
+        page="compression",
+        title="Compression",
+        takeaway="The code is a learned summary: with the same number of values it rebuilds digits better than PCA, "
+                 "but only for data like its training set.",
+        look_at="The rate–distortion chart: the autoencoder's error line runs below PCA's at every latent size, "
+                "with the chosen size marked.",
+        minutes=1.5,
+        params={"k": str(LATENT)},
+    ),
+    Stop(
+        page="denoising",
+        title="Denoising",
+        takeaway="Train with noisy input and a clean target, and the network learns to clean images "
+                 "better than filters that know nothing about digits.",
+        look_at="The PSNR and SSIM table: the denoising autoencoder's row against the median filter and Gaussian blur "
+                "at the same noise.",
+        minutes=1.5,
+    ),
+    Stop(
+        page="anomaly",
+        title="Anomaly detection",
+        takeaway="Inputs unlike the training data rebuild badly, so reconstruction error works as an anomaly score; "
+                 "the threshold is a choice you have to make.",
+        look_at="The two error histograms with the threshold slider: move it and watch the confusion matrix, "
+                "precision and recall trade against each other.",
+        minutes=1.5,
+    ),
+    Stop(
+        page="features",
+        title="Latent features",
+        takeaway="Codes learned from unlabelled images can feed an ordinary classifier, which helps most when "
+                 "labels are scarce, though it does not always beat raw pixels.",
+        look_at="The accuracy-against-labels chart: the latent-feature line against raw pixels and PCA "
+                "at 10 labels per class.",
+        minutes=1.5,
+        params={"labels": "10", "clf": "logistic"},
+    ),
+    Stop(
+        page="sampling",
+        title="Sampling",
+        takeaway="Decoding random codes makes new images only if the codes come from where the data lives: "
+                 "a VAE or a density fitted to the codes gets that right, a plain autoencoder with N(0, I) does not.",
+        look_at="The sample grids side by side: smudges from the plain autoencoder with N(0, I), recognisable digits "
+                "from the VAE and the fitted mixture, with the FID-like distance under each.",
+        minutes=1.5,
+    ),
+    Stop(
+        page="quiz",
+        title="Check yourself",
+        takeaway="A few questions show whether the ideas landed, and each answer links back to the page "
+                 "that shows it live.",
+        look_at="The running score and the explanation that appears under each answer.",
+        minutes=0.5,
+    ),
+)
+
+
+def validate(stops: Sequence[Stop] = STOPS) -> list[str]:
+    """Problems with a tour definition; empty when every stop is well formed and the tour fits the demo."""
+    problems = []
+    if not stops:
+        return ["the tour has no stops"]
+    seen: set[str] = set()
+    for position, stop in enumerate(stops, start=1):
+        where = f"stop {position} ({stop.page})"
+        if stop.page not in PAGES:
+            problems.append(f"{where}: unknown page")
+        if stop.page in seen:
+            problems.append(f"{where}: the page is visited twice")
+        seen.add(stop.page)
+        for name in ("title", "takeaway", "look_at"):
+            if not getattr(stop, name).strip():
+                problems.append(f"{where}: empty {name}")
+        # A takeaway is one sentence: one full stop, at the end.
+        if stop.takeaway.strip().rstrip(".").count(". ") or not stop.takeaway.strip().endswith("."):
+            problems.append(f"{where}: the takeaway must be one sentence ending with a full stop")
+        if stop.minutes <= 0:
+            problems.append(f"{where}: minutes must be positive")
+    total = sum(stop.minutes for stop in stops)
+    if total > DEMO_MINUTES:
+        problems.append(f"the tour takes {total:g} minutes, more than the {DEMO_MINUTES:g}-minute demo")
+    return problems
+
+
+def available(pages: Iterable[str], stops: Sequence[Stop] = STOPS) -> list[Stop]:
+    """The stops whose page exists in this build of the app, in tour order."""
+    present = set(pages)
+    return [stop for stop in stops if stop.page in present]
+
+
+def clamp(index: int, n_stops: int) -> int:
+    """A 0-based stop index kept inside the tour, so back on the first stop and next on the last do nothing."""
+    return max(0, min(index, n_stops - 1))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Highlights: each stop's one result, computed live from the shipped models with the pages' own functions
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline number of a highlight."""
+
+    label: str  # short, it sits in a narrow metric column
+    value: str  # already formatted, with its unit
+    help: str = ""  # one sentence: how it was measured
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """What the tour shows for one stop: a few numbers, rows of images and one sentence on how to read them."""
+
+    title: str  # what the numbers are, in a few words
+    numbers: tuple[Figure, ...]
+    rows: tuple[tuple[str, torch.Tensor], ...]  # (row label, images (N, C, H, W) in [0, 1])
+    caption: str  # how the result was measured, so nobody mistakes it for more than it is
+    columns: int = N_SHOWN  # images per line; a longer row wraps onto more lines
+
+
+def _one_per_class(ds: data.Dataset, rank: int = 0) -> torch.Tensor:
+    """Test indices of the rank-th image of each class, so that a row shows every digit rather than ten zeros."""
+    return torch.stack([torch.nonzero(ds.y_test == c)[rank, 0] for c in range(len(ds.classes))])[:N_SHOWN]
+
+
+def _overview(dataset: str) -> Highlight:
+    ds = data.load(dataset)
+    model = zoo.frozen(f"ae-{LATENT}", dataset)
+    x = ds.x_test[_one_per_class(ds)]  # (N, C, H, W)
+    x_hat = metrics.reconstruct(model, x)
+    pixels = int(np.prod(ds.image_shape))
+    return Highlight(
+        title=f"Test digits squeezed through a {LATENT}-number code",
+        numbers=(Figure("Pixels in", f"{pixels}"), Figure("Numbers in z", f"{LATENT}"),
+                 Figure("Squeeze", f"{pixels / LATENT:.0f}x", "Pixels per number of the code."),
+                 Figure("Error (MSE)", f"{metrics.mse(x, x_hat):.4f}", "Mean squared pixel error on these images.")),
+        rows=(("Input x", x), (f"Rebuilt x̂ from {LATENT} numbers (ae-{LATENT})", x_hat)),
+        caption=f"One test digit of each class, never seen in training, squeezed to {LATENT} numbers and rebuilt.")
+
+
+def _compression(dataset: str) -> Highlight:
+    ds = data.load(dataset)
+    card = zoo.read_card(f"ae-{LATENT}", dataset)
+    ae_mse, pca_mse = card["metrics"]["test_mse"], card["metrics"]["pca_mse"]
+    x = ds.x_test[_one_per_class(ds, rank=1)]  # (N, C, H, W)
+    ae = metrics.reconstruct(zoo.frozen(f"ae-{LATENT}", dataset), x)
+    pca = baselines.pca_reconstruct(baselines.pca_for(dataset, LATENT), x)
+    return Highlight(
+        title=f"Reconstruction error with {LATENT} numbers per image (MSE, lower is better)",
+        numbers=(Figure(f"AE-{LATENT} error", f"{ae_mse:.4f}", "Test-set MSE, from the model card."),
+                 Figure(f"PCA-{LATENT} error", f"{pca_mse:.4f}", f"PCA with {LATENT} components, same split."),
+                 Figure("AE / PCA", f"{ae_mse / pca_mse:.2f}x", "Below 1: the autoencoder's error is lower.")),
+        rows=(("Original", x), (f"AE, {LATENT} numbers", ae), (f"PCA, {LATENT} numbers", pca)),
+        caption=f"Both methods keep {LATENT} numbers per image and learn from the same training split; the errors "
+                f"are averaged over the whole test split of {dataset}.")
+
+
+def _denoising(dataset: str) -> Highlight:
+    config = denoising.DenoiseConfig(dataset=dataset)
+    result = denoising.evaluate("gaussian", 0.5, config=config)
+    noisy, dae, median = (result.score(key) for key in (denoising.NOISY_KEY, "dae", "median"))
+    return Highlight(
+        title="PSNR against the clean digits (higher is better)",
+        numbers=(Figure("Noisy input", f"{noisy.psnr:.1f} dB", "PSNR of the corrupted images against the clean."),
+                 Figure("Median filter", f"{median.psnr:.1f} dB", "A 3x3 median filter, the classic denoiser."),
+                 Figure("DAE", f"{dae.psnr:.1f} dB", "The denoising autoencoder, trained on noisy input."),
+                 Figure("DAE gain", f"{dae.psnr - median.psnr:+.1f} dB", "Over the median filter; 3 dB is about "
+                                                                         "half the squared error.")),
+        rows=(("Noisy (Gaussian σ = 0.5)", result.noisy[:N_SHOWN]),
+              ("Median filter", result.outputs["median"][:N_SHOWN]), ("DAE", result.outputs["dae"][:N_SHOWN]),
+              ("Clean", result.clean[:N_SHOWN])),
+        caption=f"PSNR averaged over {result.n_scored} test digits with fresh Gaussian noise of standard "
+                "deviation 0.5 (pixels from 0 to 1), drawn with a fixed seed.")
+
+
+def _anomaly(dataset: str) -> Highlight:
+    # Rotation, not noise: noise is flagged perfectly, while rotated digits show why the threshold matters.
+    split = anomaly.make_split(dataset, "corrupted", corruption="rotation")
+    evaluation = anomaly.evaluate(zoo.frozen(anomaly.SHIPPED_MODEL, dataset), split)
+    threshold = evaluation.threshold("percentile", 99.0)
+    point = evaluation.at(threshold)
+    worst, best = evaluation.extremes(N_SHOWN)
+    hardest = _least_flagged_classes(split, evaluation.scores > threshold)
+    return Highlight(
+        title="Rotated digits as anomalies, at a 99th-percentile threshold",
+        numbers=(Figure("AUROC", f"{evaluation.auroc:.3f}", "Chance that a rotated digit scores higher than an upright "
+                                                              "one; 0.5 is guessing."),
+                 Figure("Recall", f"{point.recall:.0%}", "Share of rotated digits flagged at the threshold."),
+                 Figure("Precision", f"{point.precision:.0%}", "Share of flagged digits that really are rotated."),
+                 Figure("False alarms", f"{point.fp}", "Upright test digits flagged at the threshold.")),
+        rows=(("Most anomalous (highest error)", split.x_test[worst.copy()]),
+              ("Most normal (lowest error)", split.x_test[best.copy()])),
+        caption=f"{split.description} The shipped {anomaly.SHIPPED_MODEL} scores each image by how badly it rebuilds "
+                "it, and the threshold flags anything worse than 99% of the training digits. "
+                + (f"The threshold catches {point.recall:.0%} of the rotated digits; the ones it misses most are "
+                   f"rotated {hardest}, so a good ranking (AUROC) alone does not make a good detector."
+                   if point.recall < 0.9 else f"This threshold catches {point.recall:.0%} of the rotated digits."))
+
+
+def _least_flagged_classes(split: anomaly.Split, flagged: np.ndarray, n: int = 3) -> str:
+    """The n classes whose anomalous test images are flagged least often, as "0s (0% flagged), ..."."""
+    classes = np.array([name.split(",")[0] for name in split.test_names])
+    anomalous = split.y_test == 1
+    rates = {c: float(flagged[anomalous & (classes == c)].mean()) for c in sorted(set(classes[anomalous]))}
+    lowest = sorted(rates, key=lambda c: (rates[c], c))[:n]
+    return ", ".join(f"{c}s ({rates[c]:.0%} flagged)" for c in lowest)
+
+
+def _features(dataset: str) -> Highlight:
+    budget = 10
+    sets = ("raw", f"pca-{LATENT}", f"ae-{LATENT}", f"vae-{LATENT}")
+    scores = {name: features.evaluate(dataset, name, "logistic", budget) for name in sets}
+    ds = data.load(dataset)
+    labelled = np.array(scores["raw"].labelled)  # a writable copy: the cached array is read-only
+    by_class = labelled[np.argsort(ds.y_train[labelled].numpy(), kind="stable")]
+    return Highlight(
+        title=f"Test accuracy with {budget} labels per class",
+        numbers=tuple(Figure(features.feature_set_label(name), f"{result.accuracy:.1%}",
+                             f"Test accuracy of logistic regression on {features.feature_set_label(name).lower()} "
+                             f"features.") for name, result in scores.items()),
+        rows=(("Every label the classifier saw, sorted by class", ds.x_train[torch.from_numpy(by_class)]),),
+        caption=f"Logistic regression trained on {len(labelled)} labelled images ({budget} per class) and tested on "
+                f"all {len(ds.x_test)} test images. The encoders learned from the training images without labels. "
+                f"Best here: {features.feature_set_label(max(scores, key=lambda name: scores[name].accuracy))}.",
+        columns=budget)  # one line per class
+
+
+def _sampling(dataset: str) -> Highlight:
+    shown = (samplers.SETUPS[0], samplers.SETUPS[2], samplers.SETUPS[3])  # AE + N(0, I), AE + mixture, VAE prior
+    rows, numbers = [], []
+    for setup in shown:
+        images = samplers.generate(dataset, setup, LATENT, n=500, seed=0)  # (500, C, H, W)
+        report = quality.assess(images, dataset)
+        rows.append((setup.label, images[:N_SHOWN]))
+        numbers.append(Figure(setup.label, f"{report.frechet:.1f}", "FID-like distance to the test set (lower is "
+                                                                     "closer); only comparable inside this app."))
+    return Highlight(
+        title="FID-like distance of the samples to real digits (lower is better)",
+        numbers=tuple(numbers), rows=tuple(rows),
+        caption=f"New images decoded from codes of size {LATENT} drawn three ways. The distance compares 500 samples "
+                "with the test set in the features of a small classifier trained on the same data.")
+
+
+HIGHLIGHTS: dict[str, Callable[[str], Highlight]] = {
+    "overview": _overview, "compression": _compression, "denoising": _denoising, "anomaly": _anomaly,
+    "features": _features, "sampling": _sampling,
+}
+
+
+def highlight(page: str, dataset: str = data.DEFAULT_DATASET) -> Highlight | None:
+    """The live result of a stop on a dataset, or None for stops without one (the quiz shows your own score)."""
+    compute = HIGHLIGHTS.get(page)
+    return None if compute is None else compute(dataset)

@@ -1,0 +1,118 @@
+"""AppTest of the frame: every page through the entry point, the shared sidebar, Overview and Models."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.app import navigation
+from tests.harness.apptest import open_page
+from tests.harness.checks import assert_no_exception, texts
+from tests.harness.inputs import digit_png
+
+
+@pytest.mark.parametrize("page", [p.url_path for p in navigation.PAGES])
+def test_every_page_opens_through_the_entry_point(page):
+    app = open_page(page)
+    assert_no_exception(app)
+    assert app.sidebar.selectbox(key="dataset").value == "mnist-5k"  # the entry's sidebar framed the page
+    assert app.title, f"{page} shows no title"
+
+
+def test_dataset_choice_survives_a_page_switch():
+    app = open_page("overview", dataset="digits")
+    assert "64 pixels" in texts(app)
+    app.switch_page(navigation.by_key("models").path).run()
+    assert_no_exception(app)
+    assert app.sidebar.selectbox(key="dataset").value == "digits"
+    assert "digits" in texts(app)
+    app.switch_page(navigation.by_key("overview").path).run()
+    assert app.sidebar.selectbox(key="dataset").value == "digits"
+    assert "64 pixels" in texts(app)
+
+
+def test_overview_reconstruction_changes_with_the_picked_image():
+    app = open_page("overview")
+    first = {m.label: m.value for m in app.metric}
+    assert "784 pixels" in texts(app) and "Code size 16" in texts(app)
+    app.number_input(key="overview_image").set_value(7).run()
+    assert_no_exception(app)
+    second = {m.label: m.value for m in app.metric}
+    assert first["Error (MSE)"] != second["Error (MSE)"]
+    assert app.query_params["image"] == ["7"] or app.query_params["image"] == "7"
+
+
+def test_overview_switches_model_and_shows_its_code_size():
+    app = open_page("overview")
+    app.selectbox(key="overview_model").set_value("ae-2").run()
+    assert_no_exception(app)
+    assert "Code size 2" in texts(app)
+    assert "392x fewer numbers than the image has pixels" in texts(app)
+
+
+def test_overview_own_image_upload_path():
+    app = open_page("overview")
+    app.button_group(key="overview_source").set_value("Your own").run()
+    assert_no_exception(app)
+    assert "Showing test image #0 until your image is ready." in texts(app)
+    app.button_group(key="overview_own_source").set_value("Upload").run()
+    assert "Upload a photo or scan of a single digit." in texts(app)
+
+    app.file_uploader(key="overview_own_upload").upload("notes.png", b"this is not an image", "image/png").run()
+    assert_no_exception(app)
+    assert any("not an image that can be read" in e.value for e in app.error)
+
+    app.file_uploader(key="overview_own_upload").upload("seven.png", digit_png(dark_on_light=True),
+                                                         "image/png").run()
+    assert_no_exception(app)
+    assert not app.error
+    assert "inverted" in texts(app) and "Resized from 56 x 56" in texts(app)
+    assert "x: input (784 pixels, your image)" in texts(app)
+
+
+def test_bad_dataset_in_the_link_falls_back_with_a_notice():
+    app = open_page("overview", query={"dataset": "cifar-1000"})
+    assert_no_exception(app)
+    assert app.sidebar.selectbox(key="dataset").value == "mnist-5k"
+    assert any("not valid" in w.value for w in app.warning)
+
+
+def test_link_restores_dataset_and_image():
+    app = open_page("overview", query={"dataset": "digits", "image": "5"})
+    assert app.sidebar.selectbox(key="dataset").value == "digits"
+    assert app.number_input(key="overview_image").value == 5
+
+
+def test_offline_dataset_choice_falls_back_to_mnist_5k(monkeypatch, tmp_path):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("LATENT_LAB_DATA", str(tmp_path))
+    app = open_page("overview", dataset="fashion-mnist")
+    assert_no_exception(app)
+    assert any("not available" in w.value for w in app.sidebar.warning)
+    assert "784 pixels" in texts(app)  # the pages carried on with mnist-5k
+
+
+def test_models_page_shows_cards_and_trains_a_session_model():
+    app = open_page("models", dataset="digits")
+    assert_no_exception(app)
+    table = app.dataframe[0].value
+    assert {"ae-16", "vae-2", "dae-16"} <= set(table["model"])
+    app.selectbox(key="models_card").set_value("vae-16").run()
+    assert "`vae-16`" in texts(app)
+    app.selectbox(key="models_family").set_value("ae")
+    app.selectbox(key="models_latent").set_value(3)
+    app.slider(key="models_epochs").set_value(2)
+    form_submit = [b for b in app.button if b.label == "Train"][0]
+    form_submit.click().run()
+    assert_no_exception(app)
+    assert "Your models" in texts(app)
+    assert "ae-3 #1 (yours)" in texts(app)
+    app.switch_page(navigation.by_key("overview").path).run()
+    assert "ae-3 #1 (yours)" in app.selectbox(key="overview_model").options
+    app.selectbox(key="overview_model").set_value("ae-3 #1 (yours)").run()
+    assert_no_exception(app)
+    assert "Code size 3" in texts(app)

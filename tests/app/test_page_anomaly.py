@@ -1,0 +1,102 @@
+"""AppTest of the anomaly page through the entry point: scenarios, the threshold, rules, own images, links."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+
+import pytest
+
+from dashboard.core import data
+from tests.harness.apptest import open_page
+from tests.harness.checks import assert_no_exception, texts
+from tests.harness.inputs import digit_png
+
+CONFUSION = re.compile(r"(\d[\d,]*) correctly passed \| (\d[\d,]*) false alarms \|\n"
+                       r"\| \*\*anomalous\*\* \((\d[\d,]*)\) \| (\d[\d,]*) missed \| (\d[\d,]*) caught")
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def confusion(app) -> dict[str, int]:
+    match = CONFUSION.search(texts(app))
+    assert match, "confusion matrix not found"
+    tn, fp, n_anomalous, fn, tp = (int(v.replace(",", "")) for v in match.groups())
+    assert fn + tp == n_anomalous
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
+
+
+
+def metric(app, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_threshold_scenarios_and_own_image():
+    app = open_page("anomaly", dataset="digits")
+    assert_no_exception(app)
+    assert "Normal: digit 0. Anomalous: every other digit." in texts(app)
+    assert app.radio(key="anomaly_rule").value == "percentile"
+    assert "Assumes the training images are all normal" in texts(app)
+
+    # Moving the threshold up flags fewer images, and the counts stay consistent with each other.
+    app.radio(key="anomaly_rule").set_value("manual").run()
+    slider = app.slider(key="anomaly_threshold")
+    low, high = slider.min, slider.max
+    seen = []
+    for fraction in (0.05, 0.3, 0.9):
+        app.slider(key="anomaly_threshold").set_value(low + fraction * (high - low)).run()
+        assert_no_exception(app)
+        counts = confusion(app)
+        assert int(metric(app, "Flagged").replace(",", "")) == counts["tp"] + counts["fp"]
+        seen.append(counts)
+    assert len({c["tn"] + c["fp"] for c in seen}) == 1 and len({c["tp"] + c["fn"] for c in seen}) == 1
+    flagged = [c["tp"] + c["fp"] for c in seen]
+    assert flagged[0] > flagged[1] >= flagged[2]
+    assert seen[0]["fp"] >= seen[1]["fp"] >= seen[2]["fp"]
+
+    # The best-F1 rule needs no knob and says what it assumes.
+    app.radio(key="anomaly_rule").set_value("best-f1").run()
+    assert_no_exception(app)
+    assert "labelled anomalies" in texts(app)
+
+    app.selectbox(key="anomaly_scenario").set_value("corrupted").run()
+    app.selectbox(key="anomaly_corruption").set_value("rotation").run()
+    assert_no_exception(app)
+    assert "Anomalous: the same kind of digits with rotation" in texts(app)
+    assert re.search(r"\| One-Class SVM \| [01]\.\d{3} \| [01]\.\d{3} \|", texts(app)), "baseline table missing"
+    assert "| IsolationForest |" in texts(app) and "| PCA reconstruction error |" in texts(app)
+
+    # Your own input: a drawn-looking "7" is scored, a non-image is refused with a clear message.
+    app.selectbox(key="anomaly_scenario").set_value("own").run()
+    app.button_group(key="anomaly_own_source").set_value("Upload").run()
+    app.file_uploader(key="anomaly_own_upload").upload("seven.png", digit_png(), "image/png").run()
+    assert_no_exception(app)
+    assert "Your image's score" in texts(app)
+    assert re.search(r"Your image \(score [\d.]+\) is \*\*(flagged as an anomaly|passed as normal)\*\*", texts(app))
+    app.file_uploader(key="anomaly_own_upload").upload("notes.png", b"not an image at all", "image/png").run()
+    assert_no_exception(app)
+    assert any("not an image that can be read" in e.value for e in app.error)
+
+
+def test_shared_link_junk_and_offline_fashion(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))  # Fashion-MNIST is certainly not cached here
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    app = open_page("anomaly", query={"dataset": "digits", "scenario": "corrupted", "corruption": "inversion",
+                                      "score": "nonsense"})
+    assert_no_exception(app)
+    assert app.sidebar.selectbox(key="dataset").value == "digits"
+    assert app.selectbox(key="anomaly_scenario").value == "corrupted"
+    assert "Anomalous: the same kind of digits with inversion" in texts(app)
+    assert any("score=nonsense" in w.value for w in app.warning)
+
+    app.selectbox(key="anomaly_scenario").set_value("ood").run()
+    assert_no_exception(app)
+    assert "Fashion-MNIST is not on this machine yet" in texts(app)
+    app.button(key="anomaly_ood_download").click().run()
+    assert_no_exception(app)
+    assert any("could not be downloaded" in e.value for e in app.error)

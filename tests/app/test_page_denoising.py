@@ -1,0 +1,61 @@
+"""AppTest of the Denoising page through the entry point: noise types, the level slider, links, own image."""
+
+from __future__ import annotations
+
+from tests.harness.apptest import open_page
+from tests.harness.checks import assert_no_exception, texts
+from tests.harness.inputs import digit_png
+
+
+def metric(app, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def psnr_table(app) -> dict[str, float]:
+    frame = app.dataframe[0].value
+    return dict(zip(frame["method"], frame["PSNR (dB)"]))
+
+
+def test_every_noise_type_and_the_level_slider_change_the_scores():
+    app = open_page("denoising")
+    assert_no_exception(app)
+    table = psnr_table(app)
+    assert set(table) == {"Noisy input", "DAE (dae-64)", "AE (ae-32, no noise in training)", "Median filter 3x3",
+                          "Gaussian blur (sigma 0.8 px)", "PCA projection (64 components)"}
+    assert table["DAE (dae-64)"] > table["Median filter 3x3"] + 3 > table["Noisy input"]  # sigma 0.5 by default
+    app.selectbox(key="denoising_dae").set_value("dae-16").run()
+    assert "DAE (dae-16)" in psnr_table(app) and "AE (ae-16, no noise in training)" in psnr_table(app)
+    assert app.query_params["noise"] in ("gaussian", ["gaussian"])
+
+    app.slider(key="denoising_level_gaussian").set_value(0.2).run()
+    assert_no_exception(app)
+    milder = psnr_table(app)
+    assert milder["Noisy input"] > table["Noisy input"] + 3  # less noise, higher PSNR of the input itself
+
+    for noise, key in (("salt-pepper", "denoising_level_salt-pepper"), ("mask", "denoising_level_mask")):
+        app.button_group(key="denoising_noise").set_value(noise).run()
+        assert_no_exception(app)
+        assert app.slider(key=key).value > 0
+        assert "DAE PSNR" in texts(app) and len(psnr_table(app)) == 6
+
+
+def test_shared_link_restores_noise_and_level_and_junk_falls_back():
+    app = open_page("denoising", query={"noise": "salt-pepper", "level": "0.1"})
+    assert_no_exception(app)
+    assert app.button_group(key="denoising_noise").value == "salt-pepper"
+    assert app.slider(key="denoising_level_salt-pepper").value == 0.1
+    junk = open_page("denoising", query={"noise": "lasers", "level": "9"})
+    assert_no_exception(junk)
+    assert any("not valid" in w.value for w in junk.warning)
+    assert junk.button_group(key="denoising_noise").value == "gaussian"
+
+
+def test_own_image_is_corrupted_and_cleaned_and_bad_files_are_refused():
+    app = open_page("denoising", dataset="digits")
+    assert_no_exception(app)
+    app.button_group(key="denoising_own_source").set_value("Upload").run()
+    app.file_uploader(key="denoising_own_upload").upload("blank.png", b"", "image/png").run()
+    assert any("empty" in e.value for e in app.error)
+    app.file_uploader(key="denoising_own_upload").upload("seven.png", digit_png(), "image/png").run()
+    assert_no_exception(app)
+    assert "PSNR against your clean image" in texts(app)

@@ -1,0 +1,45 @@
+"""Browser test: every page opened in headless Chromium on a real server, with no exception shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboard.app import navigation
+from tests.harness import server
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.browser
+
+def visit(browser_page, path: str, shot: str):
+    base, page = browser_page
+    page.goto(f"{base}/{path}")
+    server.wait_until_rendered(page)
+    page.wait_for_timeout(500)  # let charts and the canvas component paint before the screenshot
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    errors = page.locator("[data-testid=stException]")
+    assert errors.count() == 0, errors.first.inner_text()
+    return page
+
+
+def test_a_deep_link_on_a_fresh_server_runs_through_the_entry_point(browser_page):
+    """The first visitor of a new server opens a page by its address: it must still get the shared sidebar."""
+    page = visit(browser_page, "quiz?seed=3", "fresh-deep-link")
+    assert "Dataset" in page.locator("[data-testid=stSidebar]").inner_text()
+    assert page.locator("[data-testid=stSidebarNavItems]").get_by_text("Anomaly detection").count() == 1
+
+
+@pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda s: s.url_path)
+def test_page_renders_without_exception(browser_page, spec):
+    page = visit(browser_page, spec.address, spec.url_path)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.locator("[data-testid=stMain] h1").first.is_visible()
+
+
+def test_shared_link_restores_the_dataset(browser_page):
+    page = visit(browser_page, "?dataset=digits&image=5", "shared-link")
+    assert "scikit-learn 8x8 digits" in page.locator("[data-testid=stSidebar]").inner_text()
+    assert page.locator("[data-testid=stNumberInput] input").first.input_value() == "5"

@@ -1,0 +1,1 @@
+"""The test harness: AppTest driver, a real server runner, a protocol-level load client and shared checks."""

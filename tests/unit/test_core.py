@@ -1,0 +1,251 @@
+"""Unit tests of the core on the tiny digits set: data, networks, training, checkpoints and errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+
+import pytest
+import torch
+
+from dashboard.core import corrupt, data, metrics, nets, train, zoo
+
+DIGITS = "digits"
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load(DIGITS)
+
+
+def test_mnist_5k_split_is_stratified_and_fixed():
+    ds = data.load("mnist-5k")
+    assert ds.x_train.shape == (4000, 1, 28, 28) and ds.x_test.shape == (1000, 1, 28, 28)
+    assert ds.x_train.dtype == torch.float32 and ds.y_train.dtype == torch.int64
+    assert torch.bincount(ds.y_train).tolist() == [400] * 10
+    assert torch.bincount(ds.y_test).tolist() == [100] * 10
+    assert 0.0 <= float(ds.x_train.min()) and float(ds.x_train.max()) <= 1.0
+    again = data.stratified_split(torch.cat([ds.y_train, ds.y_test]).numpy(), 100, train_per_class=400)
+    assert (again[0] == data.stratified_split(torch.cat([ds.y_train, ds.y_test]).numpy(), 100,
+                                              train_per_class=400)[0]).all()
+
+
+def test_digits_has_8x8_images_and_every_class(digits):
+    assert digits.image_shape == (1, 8, 8)
+    assert set(digits.y_test.tolist()) == set(range(10))
+    assert digits.classes == [str(i) for i in range(10)]
+
+
+def test_unknown_dataset_names_the_valid_ones():
+    with pytest.raises(ValueError, match="mnist-5k"):
+        data.load("cifar-10")
+
+
+def test_offline_download_fails_fast_and_leaves_nothing(monkeypatch, tmp_path):
+    def no_network(*args, **kwargs):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    data._torchvision_source("fashion-mnist")  # import torchvision first: the bound is on the network wait
+    start = time.perf_counter()
+    with pytest.raises(data.DatasetUnavailable, match="offline dataset"):
+        data.load("fashion-mnist")
+    assert time.perf_counter() - start < 10
+    assert [p.name for p in (tmp_path / "fashion-mnist").iterdir()] == []
+
+
+def test_unwritable_cache_folder_gives_a_clear_error(monkeypatch, tmp_path):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv(data.CACHE_ENV, str(blocker / "sub"))
+    with pytest.raises(data.DatasetUnavailable, match="cannot be written"):
+        data.load("kmnist")
+
+
+@pytest.mark.parametrize("family", nets.FAMILIES)
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28)])
+def test_shapes_and_finite_loss(family, shape):
+    model = nets.build(nets.default_config(family, 3, shape))
+    x = torch.rand(5, *shape)
+    with torch.no_grad():
+        z = model.encode(x)
+        x_hat = model.decode(z)
+    assert z.shape == (5, 3)
+    assert x_hat.shape == (5, *shape)
+    assert 0.0 <= float(x_hat.min()) and float(x_hat.max()) <= 1.0
+    loss, parts = model.loss(x)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    assert set(parts) >= {"loss", "recon"}
+
+
+def test_vae_encode_is_the_posterior_mean():
+    model = nets.build(nets.default_config("vae", 4, (1, 8, 8))).eval()
+    x = torch.rand(3, 1, 8, 8)
+    mu, logvar = model.encode_distribution(x)
+    assert torch.equal(model.encode(x), mu)
+    assert torch.equal(model.encode(x), model.encode(x))  # deterministic, unlike a sample
+
+
+def test_loss_falls_and_training_is_repeatable(digits):
+    config = nets.default_config("ae", 8, digits.image_shape)
+    settings = train.TrainConfig(epochs=4, device="cpu")
+    seen = []
+    first = train.train(config, digits.x_train, settings, progress=lambda e, n, loss: seen.append((e, n)))
+    assert first.history[-1] < first.history[0]
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    second = train.train(config, digits.x_train, settings)
+    assert first.history == second.history
+
+
+def test_dae_and_vae_train_through_the_same_loop(digits):
+    for family in ("dae", "vae"):
+        result = train.train(nets.default_config(family, 4, digits.image_shape), digits.x_train[:200],
+                             train.TrainConfig(epochs=2, device="cpu"))
+        assert result.epochs_done == 2 and all(torch.isfinite(torch.tensor(result.history)))
+
+
+def test_training_can_be_cancelled(digits):
+    result = train.train(nets.default_config("ae", 2, digits.image_shape), digits.x_train[:100],
+                         train.TrainConfig(epochs=50, device="cpu"), should_stop=lambda: True)
+    assert result.cancelled and result.epochs_done == 1
+
+
+def test_auto_device_falls_back_to_cpu_and_cuda_is_refused_without_gpu():
+    assert train.pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no GPU"):
+            train.pick_device("cuda")
+
+
+def test_random_shift_moves_pixels_by_whole_steps():
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 2, 2] = 1.0
+    gen = torch.Generator().manual_seed(3)
+    shifted = train.random_shift(x.repeat(20, 1, 1, 1), 1, gen)
+    assert torch.all(shifted.sum(dim=(1, 2, 3)) == 1.0)  # the dot moves, it never blurs
+    assert len({tuple(torch.nonzero(s[0])[0].tolist()) for s in shifted}) > 1
+
+
+@pytest.fixture()
+def saved_model(tmp_path):
+    result, card = zoo.train_and_save("ae-3", DIGITS, folder=tmp_path / DIGITS, epochs=1, device="cpu")
+    return tmp_path, result.model, card
+
+
+def test_save_and_load_round_trip_is_bit_exact(saved_model):
+    root, model, card = saved_model
+    loaded = zoo.load("ae-3", DIGITS, root=root)
+    for key, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[key])
+    assert not loaded.training
+    assert zoo.names(DIGITS, root=root) == ["ae-3"]
+    assert card["metrics"]["test_mse"] > 0 and len(card["sha256"]) == 64
+
+
+def test_truncated_checkpoint_is_refused(saved_model):
+    root, _, _ = saved_model
+    path = root / DIGITS / "ae-3.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(zoo.CheckpointError, match="ae-3.safetensors"):
+        zoo.load("ae-3", DIGITS, root=root)
+
+
+def test_foreign_weights_with_a_matching_hash_are_refused_by_shape(saved_model):
+    root, _, card = saved_model
+    other = nets.build(nets.default_config("ae", 5, (1, 8, 8)))
+    payload = zoo.model_to_bytes(other)
+    (root / DIGITS / "ae-3.safetensors").write_bytes(payload)
+    card["sha256"] = zoo._sha256(payload)
+    (root / DIGITS / "ae-3.json").write_text(json.dumps(card))
+    with pytest.raises(zoo.CheckpointError, match="needs"):
+        zoo.load("ae-3", DIGITS, root=root)
+
+
+def test_pickle_is_never_accepted(saved_model):
+    root, model, card = saved_model
+    path = root / DIGITS / "ae-3.safetensors"
+    torch.save(model.state_dict(), path)  # a pickle-based file where safetensors belongs
+    card["sha256"] = zoo._sha256(path.read_bytes())
+    (root / DIGITS / "ae-3.json").write_text(json.dumps(card))
+    with pytest.raises(zoo.CheckpointError, match="not a valid safetensors"):
+        zoo.load("ae-3", DIGITS, root=root)
+
+
+def test_garbage_model_card_is_refused(saved_model):
+    root, _, _ = saved_model
+    (root / DIGITS / "ae-3.json").write_text("{not json")
+    with pytest.raises(zoo.CheckpointError, match="ae-3.json"):
+        zoo.load("ae-3", DIGITS, root=root)
+
+
+def test_unknown_model_names_give_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="family ae, vae or dae"):
+        zoo.load("gan-16", DIGITS)
+    with pytest.raises(zoo.ModelNotFound, match="ae-7"):
+        zoo.load("ae-7", DIGITS, root=tmp_path)
+
+
+def test_missing_model_trains_on_demand(tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "default_train_config",
+                        lambda name, dataset, **kw: train.TrainConfig(**{**kw, "epochs": 1}))
+    model = zoo.load("vae-5", DIGITS, root=tmp_path, train_missing=True)
+    assert model.encode(torch.rand(2, 1, 8, 8)).shape == (2, 5)
+    assert zoo.names(DIGITS, root=tmp_path) == ["vae-5"]
+
+
+def test_read_only_models_folder_falls_back_to_temp(tmp_path):
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    tmp_path.mkdir()
+    tmp_path.chmod(0o500)
+    try:
+        folder = zoo.writable_folder(DIGITS, root=tmp_path)
+        if folder.parent.parent == tmp_path:  # root ignores permissions; nothing to check then
+            pytest.skip("running as a user that can write read-only folders")
+        assert folder.name == DIGITS and folder.exists()
+    finally:
+        tmp_path.chmod(0o700)
+
+
+@pytest.mark.parametrize("name", ["ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-16", "dae-16"])
+@pytest.mark.parametrize("dataset", ["mnist-5k", "digits"])
+def test_every_shipped_model_loads_and_beats_pca(name, dataset):
+    card = zoo.read_card(name, dataset)
+    model = zoo.load(name, dataset)
+    ds = data.load(dataset)
+    z = metrics.encode(model, ds.x_test[:10])
+    assert z.shape == (10, zoo.parse_name(name)[1])
+    # On 8x8 digits PCA with 32 of 64 components is nearly lossless, so only small codes must beat it there.
+    if name.startswith("ae-") and (dataset == "mnist-5k" or zoo.parse_name(name)[1] <= 16):
+        assert card["metrics"]["test_mse"] < card["metrics"]["pca_mse"]
+
+
+def test_corruptions_respect_range_level_and_seed():
+    x = torch.full((200, 1, 28, 28), 0.5)
+    noisy = corrupt.apply(x, "gaussian", 0.2, seed=1)
+    assert 0.0 <= float(noisy.min()) and float(noisy.max()) <= 1.0
+    assert abs(float((noisy - x).std()) - 0.2) < 0.01
+    assert torch.equal(noisy, corrupt.apply(x, "gaussian", 0.2, seed=1))
+    assert not torch.equal(noisy, corrupt.apply(x, "gaussian", 0.2, seed=2))
+    sp = corrupt.apply(x, "salt-pepper", 0.1, seed=1)
+    changed = (sp != x).float().mean()
+    assert abs(float(changed) - 0.1) < 0.01 and set(sp.unique().tolist()) == {0.0, 0.5, 1.0}
+    masked = corrupt.apply(x, "mask", 0.5, seed=1)
+    assert torch.all((masked == 0).sum(dim=(1, 2, 3)) == 14 * 14)
+    with pytest.raises(ValueError):
+        corrupt.apply(x, "gaussian", 5.0)
+    with pytest.raises(ValueError, match="Unknown noise"):
+        corrupt.apply(x, "blur", 0.1)
+
+
+def test_metrics_on_known_values():
+    x = torch.zeros(2, 1, 8, 8)
+    y = torch.full((2, 1, 8, 8), 0.1)
+    assert metrics.mse(x, y) == pytest.approx(0.01)
+    assert metrics.psnr(x, y) == pytest.approx(20.0)
+    img = torch.rand(3, 1, 28, 28)
+    assert metrics.ssim(img, img) == pytest.approx(1.0)
+    assert metrics.ssim(img, torch.rand(3, 1, 28, 28)) < 0.5
