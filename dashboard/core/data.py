@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 SPLIT_SEED = 0
+# Images at most this many pixels high get the light network and no shift augmentation.
+SMALL_SIDE = 16
 DEFAULT_DATASET = "mnist-5k"
 OFFLINE_DATASETS = ("mnist-5k", "digits")
 ONLINE_DATASETS = ("mnist", "fashion-mnist", "kmnist")
@@ -64,6 +66,16 @@ class Dataset:
     @property
     def n_pixels(self) -> int:
         return int(np.prod(self.image_shape))
+
+    @property
+    def small_images(self) -> bool:
+        """True for tiny images such as the 8x8 digits, which need lighter networks and no pixel shifts."""
+        return is_small(self.image_shape)
+
+
+def is_small(image_shape: tuple[int, ...]) -> bool:
+    """Whether images of this (C, H, W) shape count as tiny: a one-pixel shift moves an eighth of an 8x8 digit."""
+    return image_shape[-2] <= SMALL_SIDE
 
 
 def cache_dir() -> Path:
