@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard.app import navigation, ui
+from dashboard.app import frame, navigation, ui
 
 st.set_page_config(page_title="Latent Lab", page_icon="🧬", layout="wide", initial_sidebar_state="expanded")
+frame.configure_process()
 
 sections: dict[str, list] = {}
 for spec in navigation.PAGES:
@@ -13,5 +14,6 @@ for spec in navigation.PAGES:
                 default=spec.url_path == navigation.DEFAULT_PAGE))
 page = st.navigation(sections)
 ui.sidebar()
-page.run()
+with frame.entry_point_run():
+    page.run()
 ui.sync_url()

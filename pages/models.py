@@ -6,9 +6,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard.app import ui
+from dashboard.app import models, training, ui
 from dashboard.core import corrupt, nets, train, zoo
 from dashboard.viz import plots
+
+ui.require_entry_point()
 
 MAX_EPOCHS = 40
 MAX_SECONDS = 180
@@ -20,6 +22,38 @@ st.markdown("Every network the pages use, with the numbers to judge it by: its e
 dataset_name = ui.current_dataset()
 ds = ui.dataset(dataset_name)
 ui.lesson("models")
+
+
+def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: float) -> None:
+    """Train one model for this session with a live progress bar and loss curve; the caller holds the slot."""
+    name = f"{family}-{latent}"
+    label = models.next_own_label(name)
+    config = nets.default_config(family, latent, ds.image_shape, **(
+        {"noise": noise, "noise_level": min(level, corrupt.LEVEL_RANGES[noise][1])} if family == "dae" else {}))
+    settings = train.TrainConfig(epochs=epochs, shift=1 if ds.small_images else 2)
+    st.session_state["models_training_started"] = True
+    try:
+        with st.status(f"Training {label} on {train.device_label()}…", expanded=True) as status:
+            st.button("Cancel training", key="models_cancel", help="Stops after the current epoch.")
+            bar = st.progress(0.0, text="Starting…")
+            chart = st.empty()
+            history: list[float] = []
+            deadline = time.monotonic() + MAX_SECONDS
+
+            def report(epoch: int, total: int, loss: float) -> None:
+                history.append(loss)
+                bar.progress(epoch / total, text=f"Epoch {epoch}/{total}: loss {loss:.4f}")
+                chart.altair_chart(plots.loss_curve(history), width="stretch")
+
+            result, card, payload = zoo.train_model(
+                name, dataset_name, config, settings, x_train=ds.x_train[:models.ON_DEMAND_MAX_IMAGES],
+                progress=report, should_stop=lambda: time.monotonic() > deadline)
+            ref = models.add_own_model(name, dataset_name, result.model, card, payload)
+            status.update(label=f"{ref.label} is ready ({result.epochs_done} epochs, {result.seconds:.1f} s)"
+                          + (" — stopped at the time cap" if result.cancelled else ""), state="complete")
+    finally:
+        st.session_state.pop("models_training_started", None)
+
 
 tab_shipped, tab_train = st.tabs(["Shipped models", "Train your own"])
 
@@ -78,7 +112,7 @@ with tab_shipped:
 with tab_train:
     st.markdown(
         f"Train a model in this browser session. It runs on **{train.device_label()}**, is capped at "
-        f"{MAX_EPOCHS} epochs, {ui.ON_DEMAND_MAX_IMAGES:,} images and {MAX_SECONDS} s, and only one run "
+        f"{MAX_EPOCHS} epochs, {models.ON_DEMAND_MAX_IMAGES:,} images and {MAX_SECONDS} s, and only one run "
         "trains on the server at a time. Your model is then offered on every page for this session. "
         "It never replaces a shipped model, and it is gone when you close the tab, unless you download it.")
     with st.form("models_train_form"):
@@ -96,56 +130,23 @@ with tab_train:
         st.warning("The last training run was cancelled before it finished; nothing was kept.", icon="⏹️")
 
     if submitted:
-        lock = ui.training_lock()
-        if not lock.acquire(blocking=False):
-            st.warning("Another visitor is training on this server right now. Try again in a minute.", icon="⏳")
-        else:
-            n_own = len(ui.user_models()) + 1
-            name = f"{family}-{latent} #{n_own}{ui.USER_SUFFIX}"
-            config = nets.default_config(family, latent, ds.image_shape, **(
-                {"noise": noise, "noise_level": min(level, corrupt.LEVEL_RANGES[noise][1])} if family == "dae" else {}))
-            settings = train.TrainConfig(epochs=epochs, shift=1 if ds.image_shape[1] <= 16 else 2)
-            st.session_state["models_training_started"] = True
-            try:
-                with st.status(f"Training {name} on {train.device_label()}…", expanded=True) as status:
-                    st.button("Cancel training", key="models_cancel", help="Stops after the current epoch.")
-                    bar = st.progress(0.0, text="Starting…")
-                    chart = st.empty()
-                    history: list[float] = []
-                    deadline = time.monotonic() + MAX_SECONDS
+        with training.slot() as acquired:
+            if acquired:
+                _train_own_model(family, latent, epochs, noise, level)
 
-                    def report(epoch: int, total: int, loss: float) -> None:
-                        history.append(loss)
-                        bar.progress(epoch / total, text=f"Epoch {epoch}/{total}: loss {loss:.4f}")
-                        chart.altair_chart(plots.loss_curve(history), width="stretch")
-
-                    result, card, payload = zoo.train_model(
-                        name.split(" ")[0], dataset_name, config, settings,
-                        x_train=ds.x_train[:ui.ON_DEMAND_MAX_IMAGES], progress=report,
-                        should_stop=lambda: time.monotonic() > deadline)
-                    for parameter in result.model.parameters():
-                        parameter.requires_grad_(False)
-                    ui.user_models()[(dataset_name, name)] = {"model": result.model, "card": card,
-                                                              "weights": payload}
-                    status.update(label=f"{name} is ready ({result.epochs_done} epochs, {result.seconds:.1f} s)"
-                                  + (" — stopped at the time cap" if result.cancelled else ""), state="complete")
-            finally:
-                lock.release()
-                st.session_state.pop("models_training_started", None)
-
-    own = {n: entry for (d, n), entry in ui.user_models().items() if d == dataset_name}
+    own = {ref: entry for ref, entry in models.own_models().items() if ref.dataset == dataset_name}
     if own:
         st.subheader("Your models")
-        for name, entry in own.items():
-            card = entry["card"]
+        for ref, entry in own.items():
+            card = entry.card
             with st.container(border=True):
                 left, right = st.columns([2, 3])
-                left.markdown(f"**{name}** · {card['epochs']} epochs · {card['train_seconds']:.1f} s on "
+                left.markdown(f"**{ref.label}** · {card['epochs']} epochs · {card['train_seconds']:.1f} s on "
                               f"{card['device']}\n\nTest MSE {card['metrics']['test_mse']:.5f} "
                               f"(PCA {card['metrics']['pca_mse']:.5f})")
-                stem = name.split(" ")[0] + "-yours"
-                left.download_button("Weights (.safetensors)", entry["weights"], f"{stem}.safetensors",
-                                     key=f"models_dl_w_{name}")
+                stem = f"{ref.name}-yours-{ref.serial}"
+                left.download_button("Weights (.safetensors)", entry.weights, f"{stem}.safetensors",
+                                     key=f"models_dl_w_{ref.serial}")
                 left.download_button("Model card (.json)", json.dumps(card, indent=1), f"{stem}.json",
-                                     key=f"models_dl_c_{name}")
+                                     key=f"models_dl_c_{ref.serial}")
                 right.altair_chart(plots.loss_curve(card["history"]), width="stretch")

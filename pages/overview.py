@@ -7,6 +7,8 @@ from dashboard.core import zoo
 from dashboard.lesson import hourglass
 from dashboard.viz import plots
 
+ui.require_entry_point()
+
 st.title("⏳ Latent Lab: what an autoencoder keeps")
 st.markdown("An autoencoder squeezes an image into a handful of numbers, the **code z**, and rebuilds the image "
             "from those numbers alone. Pick a digit and watch what survives the squeeze.")

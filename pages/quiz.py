@@ -3,7 +3,10 @@
 import streamlit as st
 
 from dashboard.app import navigation, ui
+from dashboard.core import paths
 from dashboard.lesson import quiz
+
+ui.require_entry_point()
 
 SEED_LIMIT = 1_000_000  # seeds run 1..SEED_LIMIT-1; "Try again" steps through them
 ATTEMPT_KEY = "quiz_attempt"
@@ -47,7 +50,7 @@ def show_feedback(question: quiz.Question, feedback: quiz.Feedback) -> None:
 
 
 st.title("❓ Quiz")
-st.markdown((ui.ASSETS / "lessons" / "quiz.md").read_text(encoding="utf-8"))
+st.markdown((paths.ASSETS_DIR / "lessons" / "quiz.md").read_text(encoding="utf-8"))
 
 try:
     questions = load_questions()
@@ -111,4 +114,4 @@ if score.finished:
 
 st.caption(f"Quiz #{seed}. Share this page's link and others get the choices in the same order.")
 with st.expander("📚 Glossary: the words used on these pages"):
-    st.markdown((ui.ASSETS / "glossary.md").read_text(encoding="utf-8"))
+    st.markdown((paths.ASSETS_DIR / "glossary.md").read_text(encoding="utf-8"))

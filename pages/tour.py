@@ -6,6 +6,8 @@ from dashboard.app import navigation, ui
 from dashboard.lesson import quiz, tour
 from dashboard.viz import plots
 
+ui.require_entry_point()
+
 STOP_KEY = "tour_stop"
 TILE_PIXELS = 72  # on-screen side of one image in a highlight, whatever the dataset's image size
 

@@ -1,17 +1,10 @@
-"""Shared test fixtures: AppTest through the real entry point, with page routing as the real server does it."""
+"""Shared test fixtures: a real server in headless Chromium, and a one-thread torch for tiny models."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.harness import apptest, server
-
-
-@pytest.fixture(autouse=True)
-def server_like_page_routing():
-    """Every AppTest in the suite runs through streamlit_app.py, as on the real server (see dashboard.apptest)."""
-    with apptest.server_like_page_routing():
-        yield
+from tests.harness import server
 
 
 @pytest.fixture(scope="module")

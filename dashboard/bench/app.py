@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from dashboard.app import navigation
@@ -27,28 +25,11 @@ def browser_rows(visit_all: bool) -> list[Row]:
     """Cold start and memory, measured on a real `streamlit run` with headless Chromium."""
     if server.chromium_path() is None:
         return [Row("app: frame", "cold start to rendered Overview", "not measured", note="Chromium not installed")]
-    import psutil
-    from playwright.sync_api import sync_playwright
-
-    rows = []
-    start = time.perf_counter()
-    with server.running_app() as (base, process), sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
-                                         args=server.CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{base}/")
-        server.wait_until_rendered(page)
-        page.wait_for_selector("[data-testid=stMain] .js-plotly-plot", timeout=120_000)
-        cold = time.perf_counter() - start
-        rows.append(Row("app: frame", "cold start: `streamlit run` to Overview rendered in Chromium", cold, "s",
-                        "<= 8", cold <= 8, "shipped models, fresh process"))
-        if visit_all:
-            for spec in navigation.PAGES:
-                page.goto(f"{base}/{spec.address}")
-                server.wait_until_rendered(page)
-            rss_mb = psutil.Process(process.pid).memory_info().rss / 2**20
-            build = "CUDA" if torch.version.cuda else "CPU-only"
-            rows.append(Row("app: frame", "server RSS after visiting every page once", rss_mb, "MB", "<= 900",
-                            rss_mb <= 900, f"torch {torch.__version__} ({build} build); every model a page loaded"))
-        browser.close()
+    cold, rss_mb = server.cold_start([spec.address for spec in navigation.PAGES] if visit_all else [])
+    rows = [Row("app: frame", "cold start: `streamlit run` to Overview rendered in Chromium", cold, "s",
+                "<= 8", cold <= 8, "shipped models, fresh process")]
+    if rss_mb is not None:
+        build = "CUDA" if torch.version.cuda else "CPU-only"
+        rows.append(Row("app: frame", "server RSS after visiting every page once", rss_mb, "MB", "<= 900",
+                        rss_mb <= 900, f"torch {torch.__version__} ({build} build); every model a page loaded"))
     return rows

@@ -11,7 +11,7 @@ from tests.harness.checks import assert_no_exception
 
 JUNK = "%3Cscript%3E'; DROP"  # not a value any control accepts
 FAST_PAGES = ("overview", "tour", "quiz")  # cheap to open; the other pages run in the slow suite
-# A non-default view per page, as a visitor would share it; pages that do not bind a parameter yet are skipped.
+# A non-default view per page, as a visitor would share it; every parameter named here must round-trip.
 SHARED_VIEWS = {
     "overview": {"dataset": "digits", "model": "vae-16", "image": "7"},
     "tour": {"dataset": "digits", "stop": "5"},
@@ -19,7 +19,6 @@ SHARED_VIEWS = {
     "compression": {"k": "8"},
     "features": {"labels": "50"},
 }
-
 
 
 def params(app: AppTest) -> dict[str, str]:
@@ -60,8 +59,7 @@ def test_a_shared_link_restores_a_non_default_view(page):
     assert_no_exception(app)
     shown = params(app)
     missing = [key for key in view if key not in shown]
-    if missing:
-        pytest.skip(f"{page} does not put {missing} in its URL yet")
+    assert not missing, f"{page} dropped {missing} from its URL"
     assert {key: shown[key] for key in view} == view
     assert not link_warnings(app)
     assert app.sidebar.selectbox(key="dataset").value == view.get("dataset", "mnist-5k")

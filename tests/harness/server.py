@@ -78,3 +78,38 @@ def wait_until_rendered(page, timeout_ms: float = 120_000) -> None:
     page.wait_for_selector("[data-testid=stSidebar] [data-testid=stSelectbox]", timeout=timeout_ms)
     page.wait_for_selector("[data-testid=stMain] h1", timeout=timeout_ms)
     page.wait_for_selector(READY_SELECTOR, timeout=timeout_ms)
+
+
+def rss_mb(process: subprocess.Popen) -> float:
+    """Resident memory of a server process, in MiB."""
+    import psutil
+
+    return psutil.Process(process.pid).memory_info().rss / 2**20
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """User plus system CPU time a server process has used so far."""
+    import psutil
+
+    return sum(psutil.Process(process.pid).cpu_times()[:2])
+
+
+def cold_start(visit_paths: list[str]) -> tuple[float, float | None]:
+    """Seconds from `streamlit run` to the Overview rendered in headless Chromium (its 3D figure drawn), and the
+    server's RSS in MiB after visiting each of visit_paths once (None when none are given)."""
+    from playwright.sync_api import sync_playwright
+
+    start = time.perf_counter()
+    with running_app() as (base, process), sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/")
+        wait_until_rendered(page)
+        page.wait_for_selector("[data-testid=stMain] .js-plotly-plot", timeout=120_000)
+        seconds = time.perf_counter() - start
+        for path in visit_paths:
+            page.goto(f"{base}/{path}")
+            wait_until_rendered(page)
+        memory = rss_mb(process) if visit_paths else None
+        browser.close()
+    return seconds, memory

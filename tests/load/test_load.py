@@ -7,7 +7,7 @@ import time
 import pytest
 
 from dashboard.app import navigation
-from dashboard.bench import load
+from tests.harness import journeys as load
 from tests.harness import server
 from tests.harness.loadclient import SessionClient, widget_key
 

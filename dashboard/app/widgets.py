@@ -1,0 +1,108 @@
+"""Widgets every page shares: lesson text with quiz links, the draw-or-upload digit input, downloads, a picker."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard.app.urlstate import url_key
+from dashboard.core import images, paths
+
+CANVAS_SIZE = 224
+
+
+def lesson(page: str, expanded: bool = False, label: str = "📖 How it works, in plain words") -> None:
+    """Render assets/lessons/<page>.md in an expander, then the matching quiz question(s) as links.
+
+    The page's explanation lives in assets/, not in code; folding it keeps the live result on the first screen.
+    """
+    path = paths.ASSETS_DIR / "lessons" / f"{page}.md"
+    with st.expander(label, expanded=expanded):
+        if path.exists():
+            st.markdown(path.read_text())
+        else:
+            st.caption(f"(Lesson text for this page is missing: {path.name}.)")
+        quiz_links(page)
+
+
+@st.cache_resource(show_spinner=False)
+def _quiz_questions() -> list:
+    from dashboard.lesson import quiz
+
+    return quiz.load()
+
+
+def quiz_links(page: str) -> None:
+    """Links to the quiz question(s) that check this page's idea."""
+    try:
+        questions = [(n, q) for n, q in enumerate(_quiz_questions(), start=1) if q.page == page]
+    except (OSError, ValueError):
+        return
+    for number, question in questions[:2]:
+        st.page_link("pages/quiz.py", label=f"Check yourself: quiz question {number}, “{question.question}”",
+                     icon="❓", query_params={"q": question.id})
+
+
+def image_input(key: str, image_shape: tuple[int, int, int], label: str = "Your own digit",
+                allow_draw: bool = True) -> images.PreparedImage | None:
+    """Draw or upload an image; returns the model-ready image, or None after showing a clear message."""
+    sources = ["Draw", "Upload"] if allow_draw else ["Upload"]
+    source = st.segmented_control(label, sources, default=sources[0], key=f"{key}_source")
+    try:
+        if source == "Upload":
+            upload = st.file_uploader("PNG or JPEG, up to 2 MB", type=images.ACCEPTED_EXTENSIONS,
+                                      key=f"{key}_upload")
+            if upload is None:
+                st.caption("Upload a photo or scan of a single digit.")
+                return None
+            prepared = images.from_bytes(upload.getvalue(), image_shape, upload.name)
+        elif source == "Draw":
+            from streamlit_drawable_canvas import st_canvas
+
+            st.caption("Draw one digit, large and centred. Use the bin icon to clear.")
+            canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+                               height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
+                               return_image_data=True, key=f"{key}_canvas")
+            pixels = canvas.image_data if canvas is not None else None
+            if pixels is None or float(np.asarray(pixels)[..., :3].max(initial=0)) == 0:
+                st.caption("The canvas is empty: draw a digit to see what the model makes of it.")
+                return None
+            prepared = images.from_canvas(pixels, image_shape)
+        else:
+            return None
+    except images.ImageInputError as exc:
+        st.error(str(exc), icon="🖼️")
+        return None
+    for note in prepared.notes:
+        st.caption(f"ℹ️ {note}")
+    return prepared
+
+
+def codes_csv(codes: np.ndarray, labels: np.ndarray | None = None, extra: dict | None = None) -> bytes:
+    """Latent codes as CSV, one row per image, columns z1..zk (+ label and extras)."""
+    frame = pd.DataFrame(np.asarray(codes), columns=[f"z{i + 1}" for i in range(np.asarray(codes).shape[1])])
+    if labels is not None:
+        frame.insert(0, "label", np.asarray(labels))
+    for name, values in (extra or {}).items():
+        frame[name] = np.asarray(values)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index_label="index", float_format="%.6g")
+    return buffer.getvalue().encode()
+
+
+def figure_html(figure) -> bytes:
+    """A plotly figure as a standalone interactive HTML file (plotly.js inlined, so it works offline)."""
+    return figure.to_html(include_plotlyjs=True, full_html=True).encode()
+
+
+def pick_test_index(key: str, n_test: int, default: int = 0) -> int:
+    """A test-image picker (number box and a shuffle button) whose value survives reruns and goes in the URL."""
+    widget_key = url_key(key, key.split("_", 1)[-1], default, range(n_test), int)
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    if right.button("🎲", key=f"{key}_shuffle", help="Pick a random test image", width="stretch"):
+        st.session_state[widget_key] = int(np.random.default_rng().integers(n_test))
+    left.number_input("Test image #", 0, n_test - 1, step=1, key=widget_key)
+    return int(st.session_state[widget_key])
