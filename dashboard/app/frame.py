@@ -5,7 +5,7 @@ st.navigation. On a fresh server whose first visitor opens a deep link such as /
 executes pages/compression.py bare: no shared sidebar, no URL sync. Streamlit's AppTest re-decides the mode before
 every run, so there every run of a non-default page starts bare.
 
-What was tried: flipping `streamlit.runtime.pages_manager.PagesManager.uses_pages_directory` (private; any
+What was tried: flipping the private class attribute `PagesManager.uses_pages_directory` (any
 release may rename it) and reading the page list from the script-run context (private too); then, with public
 API only, st.navigation plus st.rerun from the bare page, which works but drops a button click made in that run
 (a click is a one-run trigger). What is used now: the entry point marks the session's run as framed; a page
