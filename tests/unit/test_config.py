@@ -48,7 +48,25 @@ def test_nothing_is_unpickled_and_no_raw_html_is_injected():
     assert not offenders, offenders
 
 
-def test_every_module_opens_with_a_docstring():
-    missing = [str(p.relative_to(ROOT)) for p in SOURCES + list((ROOT / "tests").glob("*.py"))
-               if not p.read_text().lstrip().startswith('"""')]
-    assert not missing, missing
+def requirement_names(requirement_file: str) -> set[str]:
+    names = set()
+    for line in (ROOT / requirement_file).read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def test_every_dependency_is_pinned_at_the_version_the_suite_passed_on():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin"
+            pins[name.lower()] = version
+    unpinned = (requirement_names("requirements.txt") | requirement_names("requirements-dev.txt")) - set(pins)
+    assert not unpinned, f"not pinned in constraints.txt: {sorted(unpinned)}"
+    readme = (ROOT / "README.md").read_text()
+    for tag in ("# run command", "# test command"):
+        command = readme.split(tag, 1)[1].splitlines()[1]
+        assert "-c constraints.txt" in command, f"the README's {tag[2:]} does not install the tested versions"
