@@ -10,18 +10,15 @@ from dashboard.app import models, training, ui
 from dashboard.core import corrupt, nets, train, zoo
 from dashboard.viz import plots
 
-ui.require_entry_point()
-
 MAX_EPOCHS = 40
 MAX_SECONDS = 180
 LATENT_SIZES = [2, 3, 8, 16, 32, 64]
 
-st.title("🧪 Models")
-st.markdown("Every network the pages use, with the numbers to judge it by: its error on test digits it never saw, "
-            "against PCA with the same code size. Or train your own and use it on every page.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("models")
+dataset_name, ds = ui.page_header(
+    "🧪 Models",
+    "Every network the pages use, with the numbers to judge it by: its error on test digits it never saw, "
+    "against PCA with the same code size. Or train your own and use it on every page.",
+    lesson_page="models")
 
 
 def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: float) -> None:

@@ -7,14 +7,11 @@ from dashboard.core import zoo
 from dashboard.lesson import hourglass
 from dashboard.viz import plots
 
-ui.require_entry_point()
-
-st.title("⏳ Latent Lab: what an autoencoder keeps")
-st.markdown("An autoencoder squeezes an image into a handful of numbers, the **code z**, and rebuilds the image "
-            "from those numbers alone. Pick a digit and watch what survives the squeeze.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("overview")
+dataset_name, ds = ui.page_header(
+    "⏳ Latent Lab: what an autoencoder keeps",
+    "An autoencoder squeezes an image into a handful of numbers, the **code z**, and rebuilds the image "
+    "from those numbers alone. Pick a digit and watch what survives the squeeze.",
+    lesson_page="overview")
 
 names = ui.model_names(dataset_name)
 if not names:

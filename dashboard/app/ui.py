@@ -4,8 +4,16 @@ from dashboard.app.frame import require_entry_point
 from dashboard.app.models import ModelRef, get_model, model_names, ref_for, require_model
 from dashboard.app.sidebar import current_dataset, dataset, sidebar
 from dashboard.app.urlstate import sync_url, url_key
-from dashboard.app.widgets import codes_csv, figure_html, image_input, lesson, pick_test_index, quiz_links
+from dashboard.app.widgets import (
+    codes_csv,
+    figure_html,
+    image_input,
+    lesson,
+    page_header,
+    pick_test_index,
+    quiz_links,
+)
 
 __all__ = ["ModelRef", "codes_csv", "current_dataset", "dataset", "figure_html", "get_model", "image_input",
-           "lesson", "model_names", "pick_test_index", "quiz_links", "ref_for", "require_entry_point",
+           "lesson", "model_names", "page_header", "pick_test_index", "quiz_links", "ref_for", "require_entry_point",
            "require_model", "sidebar", "sync_url", "url_key"]

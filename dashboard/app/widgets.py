@@ -8,10 +8,26 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard.app.frame import require_entry_point
+from dashboard.app.sidebar import current_dataset, dataset
 from dashboard.app.urlstate import url_key
-from dashboard.core import images, paths
+from dashboard.core import data, images, paths
 
 CANVAS_SIZE = 224
+
+
+def page_header(title: str, lead: str, lesson_page: str) -> tuple[str, data.Dataset]:
+    """Open a use-case page: check the frame, show the title, the lead paragraph and the folded lesson.
+
+    Returns the dataset the sidebar chose (its name and its data), which every such page works on.
+    """
+    require_entry_point()
+    st.title(title)
+    st.markdown(lead)
+    dataset_name = current_dataset()
+    ds = dataset(dataset_name)
+    lesson(lesson_page)
+    return dataset_name, ds
 
 
 def lesson(page: str, expanded: bool = False, label: str = "📖 How it works, in plain words") -> None:
