@@ -4,8 +4,9 @@ import streamlit as st
 
 from dashboard import features
 from dashboard.app import ui
+from dashboard.app.cached import features as cached
 from dashboard.core import zoo
-from dashboard.viz import plots
+from dashboard.viz import features_charts, plots
 
 st.title("🧩 Latent features")
 st.markdown("The autoencoders learned their **code z** from images alone, without a single label. Here that code "
@@ -17,7 +18,7 @@ ui.lesson("features")
 
 KIND_LABELS = {"raw": "Raw pixels", "pca": "PCA", "ae": "AE", "vae": "VAE", "dae": "DAE"}
 REFERENCE = "logistic"  # the classifier whose curves are always computed; the benchmark's protocol
-SCALE = 3 if ds.image_shape[1] > 16 else 10  # on-screen pixels per image pixel
+SCALE = 10 if ds.small_images else 3  # on-screen pixels per image pixel
 N_MISTAKES_SHOWN = 10
 
 shipped = zoo.names(dataset_name)
@@ -28,38 +29,6 @@ if not shipped:
 sizes = sorted({zoo.parse_name(m)[1] for m in shipped})
 budgets = features.budgets_for(dataset_name)
 n_classes, n_train = len(ds.classes), len(ds.y_train)
-
-
-@st.cache_resource(show_spinner="Encoding every image once with this feature set (cached for everyone)…",
-                   max_entries=32)
-def feature_arrays(dataset: str, feature_set: str) -> features.FeatureArrays:
-    return features.features(dataset, feature_set)
-
-
-@st.cache_resource(show_spinner=False, max_entries=128)
-def evaluation(dataset: str, feature_set: str, classifier: str, budget, seed: int) -> features.Evaluation:
-    feature_arrays(dataset, feature_set)
-    return features.evaluate(dataset, feature_set, classifier, budget, seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def projection(dataset: str, feature_set: str):
-    return plots.project_3d(feature_arrays(dataset, feature_set).test)
-
-
-def curves(dataset: str, classifier: str, k: int, compute: bool):
-    """The accuracy table for the chart (a process-wide cache in dashboard.features), with a progress bar."""
-    sets = features.comparison_sets(dataset, k)
-    table = features.accuracy_table(dataset, classifier, sets, budgets, compute=False)
-    if table is not None or not compute:
-        return table
-    for feature_set in sets:
-        feature_arrays(dataset, feature_set)
-    bar = st.progress(0.0, text="Computing the accuracy curves (once per server)…")
-    table = features.accuracy_table(dataset, classifier, sets, budgets,
-                                    progress=lambda done, text: bar.progress(done, text=f"Fitting {text}…"))
-    bar.empty()
-    return table
 
 
 def budget_text(budget) -> str:
@@ -95,9 +64,9 @@ def explore() -> None:
     feature_set = "raw" if kind == "raw" else f"{kind}-{k}"
     name = features.feature_set_label(feature_set)
     with st.spinner(f"Fitting {features.CLASSIFIERS[classifier]} on {budget_text(budget)}…"):
-        result = evaluation(dataset_name, feature_set, classifier, budget, int(seed))
-        raw = evaluation(dataset_name, "raw", classifier, budget, int(seed))
-    width = feature_arrays(dataset_name, feature_set).train.shape[1]
+        result = cached.evaluation(dataset_name, feature_set, classifier, budget, int(seed))
+        raw = cached.evaluation(dataset_name, "raw", classifier, budget, int(seed))
+    width = cached.feature_arrays(dataset_name, feature_set).train.shape[1]
 
     with results:
         a, b, c, d = st.columns(4)
@@ -112,20 +81,20 @@ def explore() -> None:
         d.metric("Input size", f"{width}", help=f"Numbers per image fed to the classifier; each image has "
                  f"{ds.n_pixels} pixels.")
 
-        table = curves(dataset_name, classifier, k, compute=classifier == REFERENCE)
+        table = cached.accuracy_curves(dataset_name, classifier, k, budgets, compute=classifier == REFERENCE)
         shown = classifier
         if table is None:
-            table, shown = curves(dataset_name, REFERENCE, k, compute=True), REFERENCE
+            table, shown = cached.accuracy_curves(dataset_name, REFERENCE, k, budgets, compute=True), REFERENCE
         marked = (result.n_labels, result.accuracy) if shown == classifier else None
-        st.altair_chart(features.accuracy_chart(table, f"{features.CLASSIFIERS[shown]}: accuracy against labels",
-                                                marked), width="stretch")
+        st.altair_chart(features_charts.accuracy_chart(
+            table, f"{features.CLASSIFIERS[shown]}: accuracy against labels", marked), width="stretch")
         if shown != classifier:
             note, button = st.columns([3, 1], vertical_alignment="center")
             note.caption(f"These curves are for {features.CLASSIFIERS[REFERENCE]}, which is quick to compute. "
                          f"Curves for {features.CLASSIFIERS[classifier]} take a while (every feature set × budget × "
                          "draw), once for everyone on this server.")
             if button.button("Compute them", key="features_compute_curves", width="stretch"):
-                curves(dataset_name, classifier, k, compute=True)
+                cached.accuracy_curves(dataset_name, classifier, k, budgets, compute=True)
                 st.rerun()  # redraw the chart above with the new curves
         else:
             st.caption(f"Each point is the mean over {len(features.SEEDS)} random label draws; error bars span one "
@@ -137,16 +106,12 @@ def explore() -> None:
     matrix_col, view_col = st.columns([2, 3], gap="large")
     wrong = features.misclassified(result)
     with matrix_col:
-        st.altair_chart(features.confusion_chart(result.confusion, ds.classes), width="stretch")
+        st.altair_chart(features_charts.confusion_chart(result.confusion, ds.classes), width="stretch")
         st.caption(f"{len(wrong)} of {len(ds.y_test):,} test images misclassified. Rows are the true digit, "
                    "columns the prediction: off-diagonal cells are the confusions.")
     with view_col:
-        points, description = projection(dataset_name, feature_set)
-        figure = plots.latent_scatter_3d(points, ds.y_test.numpy(), ds.classes, hover={"predicted": result.predictions},
-                                         highlight=points[wrong], highlight_name="misclassified", height=380)
-        # Small crosses rather than the default large diamonds: there can be a hundred mistakes or more.
-        figure.update_traces(marker={"size": 2, "symbol": "x", "line": {"width": 0}},
-                             selector={"name": "misclassified"})
+        points, description = cached.projection(dataset_name, feature_set)
+        figure = features_charts.misclassified_map(points, ds.y_test.numpy(), ds.classes, result.predictions, wrong)
         st.plotly_chart(figure, width="stretch", key="features_map")
         st.caption(f"Test images in the {name} feature space ({description}), coloured by their true class. "
                    "Black crosses mark the misclassified ones: mostly where two classes meet.")
@@ -170,7 +135,7 @@ def explore() -> None:
             picture, verdict = st.columns([1, 3])
             picture.image(plots.to_pixels(prepared.tensor[0], SCALE * 2), caption="what the model sees")
             verdict.metric("Prediction", ds.classes[top], f"{probabilities[top]:.0%} sure", delta_color="off")
-            st.altair_chart(features.probability_chart(probabilities, ds.classes), width="stretch")
+            st.altair_chart(features_charts.probability_chart(probabilities, ds.classes), width="stretch")
             st.caption(f"Probabilities from the pipeline above: {name} features, then "
                        f"{features.CLASSIFIERS[classifier]} trained on {result.n_labels:,} labels."
                        + (" The SVM's probabilities come from temperature scaling fitted on the same labels."

@@ -19,7 +19,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from dashboard import features
 from dashboard.core import data, zoo
-from dashboard.features import AutoencoderFeatures
+from dashboard.features import AutoencoderFeatures, transformer
 
 DIGITS = "digits"
 
@@ -47,7 +47,8 @@ EXPECTED_FAILED_CHECKS["check_fit2d_1feature"] = (
     "a single feature is never an image here; the image-size message lacks the 'n_features = 1' wording")
 
 
-@parametrize_with_checks([AutoencoderFeatures("ae-8", DIGITS)], expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks([AutoencoderFeatures("ae-8", DIGITS)], expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS,
+                         xfail_strict=True)  # a check that starts passing must leave the list
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -123,13 +124,19 @@ def test_bad_values_and_names_are_refused(rows, fitted):
         AutoencoderFeatures("ae-8", DIGITS).transform(rows)
 
 
+# The encoder runs in float32, and its conv and matmul kernels pick another algorithm and summation order for another
+# batch size, which moved ae-8 codes (up to about 13 in size) by 1.4e-6 to 1.9e-6 on the machines measured: a few
+# float32 ulps, more than 1e-6. 1e-4 holds across machines and stays far below what a mixed-up image order would do.
+BATCH_ATOL = 1e-4
+
+
 def test_order_batch_and_subset_invariance(fitted, rows):
     codes = fitted.transform(rows)
     order = np.random.default_rng(0).permutation(len(rows))
-    np.testing.assert_allclose(fitted.transform(rows[order]), codes[order], atol=1e-6)
-    np.testing.assert_allclose(fitted.transform(rows[:7]), codes[:7], atol=1e-6)
+    np.testing.assert_allclose(fitted.transform(rows[order]), codes[order], atol=BATCH_ATOL)
+    np.testing.assert_allclose(fitted.transform(rows[:7]), codes[:7], atol=BATCH_ATOL)
     small_batches = clone(fitted).set_params(batch_size=7).fit(rows)
-    np.testing.assert_allclose(small_batches.transform(rows), codes, atol=1e-4)  # conv kernels vary by batch
+    np.testing.assert_allclose(small_batches.transform(rows), codes, atol=BATCH_ATOL)
 
 
 def test_fit_is_idempotent_and_transform_changes_nothing(fitted, rows):
@@ -156,7 +163,7 @@ def test_pickle_and_deepcopy_keep_the_network_out(fitted, rows):
 
 def test_unpickling_against_changed_weights_is_refused(fitted, monkeypatch):
     payload = pickle.dumps(fitted)
-    monkeypatch.setattr(features, "_weights_hash", lambda name, dataset: "0" * 64)
+    monkeypatch.setattr(transformer, "_weights_hash", lambda name, dataset: "0" * 64)
     with pytest.raises(zoo.CheckpointError, match="fit it again"):
         pickle.loads(payload)
 
