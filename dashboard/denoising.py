@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from dashboard.core import baselines, corrupt, data, metrics, zoo
+from dashboard.core import baselines, corrupt, data, memo, metrics, zoo
 
 # On mnist-5k, dae-16 reaches 19.1 dB on 10% salt-and-pepper noise, below a 3x3 median filter's 20.9 dB; dae-64,
 # trained longer and without shift augmentation (see its model card), about ties it and clears Gaussian noise widely.
@@ -188,7 +187,12 @@ def sample_test(dataset: str, n_images: int, seed: int = 0) -> tuple[torch.Tenso
     return ds.x_test[index], ds.y_test[index]
 
 
-@functools.lru_cache(maxsize=32)
+def _read_only(*arrays: np.ndarray) -> None:
+    for array in arrays:
+        array.setflags(write=False)  # results are shared by every session through memo.shared
+
+
+@memo.shared(maxsize=32)
 def evaluate(noise: str, level: float, seed: int = 0, config: DenoiseConfig = DenoiseConfig(),
              n_images: int = EVAL_IMAGES, n_keep: int = KEEP_IMAGES) -> Comparison:
     """Scores on n_images test digits under fresh seeded noise, keeping only n_keep images' tensors (a small entry)."""
@@ -234,7 +238,7 @@ def sweep_levels(noise: str, n_levels: int = SWEEP_LEVELS) -> np.ndarray:
     return np.round(np.linspace(high / n_levels, high, n_levels), 4)
 
 
-@functools.lru_cache(maxsize=16)
+@memo.shared(maxsize=16)
 def sweep(noise: str, config: DenoiseConfig = DenoiseConfig(), n_images: int = SWEEP_IMAGES,
           n_levels: int = SWEEP_LEVELS, seed: int = 0) -> Sweep:
     """PSNR per method at each level; PSNR only (SSIM would triple the cost), computed once per process."""
@@ -245,8 +249,9 @@ def sweep(noise: str, config: DenoiseConfig = DenoiseConfig(), n_images: int = S
         result = compare(clean, noise, float(level), seed, config, with_ssim=False)
         for score in result.scores:
             curves[score.key].append(score.psnr)
-    return Sweep(noise, levels, {key: np.array(values) for key, values in curves.items()}, labels(config),
-                 trained_levels(config, noise), len(clean))
+    psnr = {key: np.array(values) for key, values in curves.items()}
+    _read_only(levels, *psnr.values())
+    return Sweep(noise, levels, psnr, labels(config), trained_levels(config, noise), len(clean))
 
 
 @dataclass(frozen=True)
@@ -275,7 +280,7 @@ class LatentView:
     dae: CodeShift  # the denoising AE
 
 
-@functools.lru_cache(maxsize=16)
+@memo.shared(maxsize=16)
 def _code_space(name: str, dataset: str) -> tuple[PCA | None, float, str]:
     """3D axes and the typical code distance, fitted once on the model's codes of the clean train split."""
     codes = metrics.encode(zoo.frozen(name, dataset), data.load(dataset).x_train).numpy().astype(np.float64)  # (N, k)
@@ -302,14 +307,18 @@ def code_shift(name: str, dataset: str, clean: torch.Tensor, noisy: torch.Tensor
     noisy_codes = metrics.encode(net, noisy).numpy().astype(np.float64)  # (N, k)
     pca, spread, axes = _code_space(name, dataset)
     shift = np.linalg.norm(noisy_codes - clean_codes, axis=1) / max(spread, 1e-12)
-    return CodeShift(name, clean_codes, noisy_codes, _to_3d(pca, clean_codes), _to_3d(pca, noisy_codes), shift, axes)
+    clean_3d, noisy_3d = _to_3d(pca, clean_codes), _to_3d(pca, noisy_codes)
+    _read_only(clean_codes, noisy_codes, clean_3d, noisy_3d, shift)
+    return CodeShift(name, clean_codes, noisy_codes, clean_3d, noisy_3d, shift, axes)
 
 
-@functools.lru_cache(maxsize=32)
+@memo.shared(maxsize=32)
 def latent_view(noise: str, level: float, seed: int = 0, config: DenoiseConfig = DenoiseConfig(),
                 n_images: int = VIEW_IMAGES) -> LatentView:
     """Codes of n_images test digits, clean and corrupted, from the plain AE and the DAE."""
     clean, y = sample_test(config.dataset, n_images, seed)
     noisy = corrupt.apply(clean, noise, level, seed=seed)
-    return LatentView(y.numpy(), code_shift(plain_ae_name(config), config.dataset, clean, noisy),
+    digit_labels = y.numpy()  # (N,); indexing made it a copy, so freezing it leaves the dataset writable
+    _read_only(digit_labels)
+    return LatentView(digit_labels, code_shift(plain_ae_name(config), config.dataset, clean, noisy),
                       code_shift(config.dae, config.dataset, clean, noisy))

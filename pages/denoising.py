@@ -1,13 +1,13 @@
 """Denoising: a DAE against a plain AE and classical filters, with noise sliders, a sweep and a 3D code view."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from dashboard import denoising
 from dashboard.app import ui
+from dashboard.app.cached import denoising as cached
 from dashboard.core import corrupt
-from dashboard.viz import plots
+from dashboard.viz import denoising_charts, plots
 
 NOISE_LABELS = {"gaussian": "Gaussian", "salt-pepper": "Salt & pepper", "mask": "Block"}
 DEFAULT_LEVELS = {"gaussian": 0.5, "salt-pepper": 0.1, "mask": 0.4}
@@ -29,33 +29,6 @@ try:
 except Exception as exc:  # noqa: BLE001 - any missing model means the page cannot compare; say why and stop
     st.info(f"Denoising needs a shipped DAE and plain AE for {dataset_name}: {exc} Pick mnist-5k or digits.")
     st.stop()
-
-
-@st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
-def comparison(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.Comparison:
-    return denoising.evaluate(noise, level, seed, config)
-
-
-@st.cache_resource(show_spinner="Sweeping the noise level for every method (once per noise type)…", max_entries=16)
-def sweep(noise: str, config: denoising.DenoiseConfig) -> denoising.Sweep:
-    return denoising.sweep(noise, config)
-
-
-@st.cache_resource(show_spinner="Encoding clean and noisy digits…", max_entries=64)
-def latent_view(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.LatentView:
-    return denoising.latent_view(noise, level, seed, config)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def column_pngs(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> list[bytes]:
-    """One vertical strip per column (noisy, each method, clean), as crisp PNGs."""
-    rows = comparison(noise, level, seed, config).rows()
-    return [plots.grid_png([[row[c]] for row in rows], scale=3) for c in range(len(rows[0]))]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def grid_download(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> bytes:
-    return plots.grid_png(comparison(noise, level, seed, config).rows(), scale=4)
 
 
 def denoise_level(raw: str, noise: str) -> float:
@@ -87,15 +60,15 @@ def lab() -> None:
     seed = int(st.session_state[seed_key])
     config = denoising.DenoiseConfig(dataset=dataset_name, dae=dae_name)
 
-    result = comparison(noise, float(level), seed, config)
+    result = cached.comparison(noise, float(level), seed, config)
     labels = result.column_labels(config)
     st.subheader("Side by side")
     # Headers in their own row, so a long name that wraps cannot push its images out of line.
     for column, label in zip(st.columns(len(labels)), labels):
         column.markdown(f"**{label.split(' (')[0]}**", help=label if " (" in label else None)
-    for column, png in zip(st.columns(len(labels)), column_pngs(noise, float(level), seed, config)):
+    for column, png in zip(st.columns(len(labels)), cached.column_pngs(noise, float(level), seed, config)):
         column.image(png, width="stretch", output_format="PNG")
-    st.download_button("Download this grid (PNG)", grid_download(noise, float(level), seed, config),
+    st.download_button("Download this grid (PNG)", cached.grid_download(noise, float(level), seed, config),
                        f"denoising-{noise}-{level:g}.png", "image/png", key="denoising_grid_download")
 
     scores = pd.DataFrame(result.records())
@@ -117,29 +90,15 @@ def lab() -> None:
     chart_col, view_col = st.columns(2, gap="large")
     with chart_col:
         st.subheader("Where does each method stop working?")
-        curve = sweep(noise, config)
-        frame = pd.DataFrame(curve.records())
-        methods = list(curve.labels.values())
-        lines = alt.Chart(frame).mark_line(point=True).encode(
-            x=alt.X("level:Q", title=f"{NOISE_LABELS[noise]} noise level"),
-            y=alt.Y("PSNR (dB):Q", scale=alt.Scale(zero=False)),
-            color=alt.Color("method:N", scale=plots.method_scale(methods), legend=alt.Legend(orient="bottom",
-                                                                                              columns=2)),
-            tooltip=["method", alt.Tooltip("level:Q", format=".2f"), alt.Tooltip("PSNR (dB):Q", format=".1f")])
-        layers = [lines, alt.Chart(pd.DataFrame({"level": [level]})).mark_rule(color="#111", strokeDash=[4, 3])
-                  .encode(x="level:Q")]
-        if curve.trained is not None:
-            trained = pd.DataFrame({"start": [curve.trained[0]], "end": [max(curve.trained[1], curve.trained[0])]})
-            layers.insert(0, alt.Chart(trained).mark_rect(opacity=0.12, color=plots.method_color("DAE"))
-                          .encode(x="start:Q", x2="end:Q"))
-        st.altair_chart(alt.layer(*layers).properties(height=380), width="stretch")
+        curve = cached.sweep(noise, config)
+        st.altair_chart(denoising_charts.sweep_chart(curve, level, NOISE_LABELS[noise]), width="stretch")
         trained_text = ("The green band is the range of this noise the DAE saw in training."
                         if curve.trained is not None else "The DAE never saw this kind of noise in training.")
         st.caption(f"PSNR against noise level on {curve.n_images} test digits. The dashed line is your level. "
                    f"{trained_text} Past it, watch the DAE's lead shrink.")
     with view_col:
         st.subheader("What noise does to the code")
-        view = latent_view(noise, float(level), seed, config)
+        view = cached.latent_view(noise, float(level), seed, config)
         plain_tab, dae_tab = st.tabs([f"Plain AE ({view.plain.model})", f"DAE ({view.dae.model})"])
         for tab, shift in ((plain_tab, view.plain), (dae_tab, view.dae)):
             with tab:
