@@ -4,97 +4,18 @@ import streamlit as st
 
 from dashboard import anomaly
 from dashboard.app import ui
-from dashboard.viz import plots
+from dashboard.app.cached import anomaly as cached
+from dashboard.viz import anomaly_charts, plots
 
-st.title("🚨 Anomaly detection")
-st.markdown("An autoencoder trained only on **normal** images rebuilds them well and rebuilds anything unusual "
-            "badly. Its **reconstruction error is an anomaly score**, and a **threshold** turns that score into a "
-            "yes/no flag. Pick a scenario, then move the threshold and watch what each choice costs.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("anomaly")
+dataset_name, ds = ui.page_header(
+    "🚨 Anomaly detection",
+    "An autoencoder trained only on **normal** images rebuilds them well and rebuilds anything unusual "
+    "badly. Its **reconstruction error is an anomaly score**, and a **threshold** turns that score into a "
+    "yes/no flag. Pick a scenario, then move the threshold and watch what each choice costs.",
+    "anomaly")
 
-SCALE = 3 if ds.image_shape[1] > 16 else 10  # on-screen pixels per image pixel
+SCALE = 10 if ds.small_images else 3  # on-screen pixels per image pixel
 GALLERY_SIZE = 8
-MAX_TRAINED_DETECTORS = 48  # tiny models (~0.1 MB each); the oldest is dropped beyond this
-TRAINING_WAIT_S = 300
-
-
-# ---------------------------------------------------------------- cached wrappers (small keys, never tensors)
-
-@st.cache_resource(show_spinner=False)
-def _trained_detectors() -> dict:
-    """One-class and novelty detectors trained on demand, shared by every session: {(dataset, scenario, digit)}."""
-    return {}
-
-
-def detector(dataset: str, scenario: str, digit: int | None):
-    """The scenario's model: shipped, or trained now with a progress bar and then kept for everyone."""
-    if not anomaly.SCENARIOS[scenario].trains_model:
-        return ui.require_model(anomaly.SHIPPED_MODEL, dataset)
-    store, key = _trained_detectors(), (dataset, scenario, digit)
-    if key in store:
-        return store[key]
-    split = split_for(dataset, scenario, digit, None, None)
-    what = f"{anomaly.SCENARIOS[scenario].title.lower()} detector ({split.description.split('.')[0].lower()})"
-    bar = st.progress(0.0, text=f"Waiting for the server's training slot to train the {what}…")
-    if not ui.training_lock().acquire(timeout=TRAINING_WAIT_S):
-        bar.empty()
-        st.warning("Another training run is using this server. Reload the page in a minute.", icon="⏳")
-        st.stop()
-    try:
-        if key not in store:  # another session may have trained it while this one waited
-            result = anomaly.train_detector(split, progress=lambda epoch, epochs, loss: bar.progress(
-                epoch / epochs, text=f"Training the {what} on {len(split.x_train):,} normal images only: "
-                                     f"epoch {epoch}/{epochs}, loss {loss:.4f}"))
-            for parameter in result.model.parameters():
-                parameter.requires_grad_(False)  # shared read-only from now on
-            while len(store) >= MAX_TRAINED_DETECTORS:
-                store.pop(next(iter(store)))
-            store[key] = result.model
-    finally:
-        ui.training_lock().release()
-    bar.empty()
-    return store[key]
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def split_for(dataset: str, scenario: str, digit, corruption, level) -> anomaly.Split:
-    return anomaly.make_split(dataset, scenario, digit, corruption or "noise", level)
-
-
-@st.cache_data(show_spinner="Scoring every image with the detector…", max_entries=64)
-def analysis(key: tuple, kind: str, _model) -> dict:
-    """Scores, curves and chart specs of one scenario and score; everything the threshold panel reuses."""
-    evaluation = anomaly.evaluate(_model, split_for(*key), kind)
-    return {"evaluation": evaluation, "histogram": anomaly.histogram_spec(evaluation),
-            "roc": anomaly.curve_spec(evaluation, "roc"), "pr": anomaly.curve_spec(evaluation, "pr")}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def galleries(key: tuple, kind: str, _model) -> dict:
-    split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
-    picked = dict(zip(("most anomalous", "most normal"), evaluation.extremes(GALLERY_SIZE)))
-    shown = {name: anomaly.explain(_model, split.x_test[indices], kind) for name, indices in picked.items()}
-    vmax = max(float(item.error_map.max()) for items in shown.values() for item in items)  # one scale for both
-    return {name: (anomaly.to_png(anomaly.gallery_pixels(shown[name], SCALE, vmax)),  # PNG once, not every rerun
-                   " · ".join(f"{split.test_names[i]} ({evaluation.scores[i]:.3f})" for i in indices))
-            for name, indices in picked.items()}
-
-
-@st.cache_resource(show_spinner="Encoding the test images for the 3D view…", max_entries=16)
-def latent_view(key: tuple, kind: str, _model):
-    split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
-    points, description = anomaly.latent_points(_model, split.x_test)
-    return anomaly.latent_figure(points, evaluation, split.test_names), description
-
-
-@st.cache_data(show_spinner="Fitting PCA, IsolationForest and One-Class SVM on the same images (once)…",
-               max_entries=32)
-def comparison(key: tuple, _model):
-    detector_rows = {kind: analysis(key, kind, _model)["evaluation"] for kind in anomaly.SCORE_KINDS}
-    return anomaly.comparison_table(split_for(*key), detector_rows)
-
 
 # ---------------------------------------------------------------- 1 · scenario
 
@@ -142,12 +63,12 @@ if scenario == "ood" and not anomaly.ood_available():
     bar.empty()
 key = (dataset_name, scenario, digit, corruption, level)
 try:
-    split = split_for(*key)
+    split = cached.split_for(*key)
 except anomaly.ScenarioUnavailable as exc:
     st.error(str(exc), icon="📡")
     st.stop()
-model = detector(dataset_name, scenario, digit)
-results = analysis(key, kind, model)
+model = cached.detector(dataset_name, scenario, digit)
+results = cached.analysis(key, kind, model)
 evaluation = results["evaluation"]
 st.markdown(f"**{split.description}**  \nDetector: {info.model}. Test set: {len(split.y_test):,} images, "
             f"{split.y_test.sum():,} of them anomalous. Score: {anomaly.SCORE_KINDS[kind].label}.")
@@ -186,8 +107,8 @@ RULE_LABELS = {"manual": "Manual: drag the threshold",
 
 @st.fragment
 def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
-    results = analysis(key, kind, model)
-    evaluation, split = results["evaluation"], split_for(*key)
+    results = cached.analysis(key, kind, model)
+    evaluation, split = results["evaluation"], cached.split_for(*key)
     st.subheader("2 · Set the threshold")
     controls, chart = st.columns([1, 2], gap="large")
     with controls:
@@ -222,7 +143,7 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
     above_train = float((evaluation.train_scores > threshold).mean())
     with chart:
         marks = {"your image": own_score} if own_score is not None else None
-        st.vega_lite_chart(anomaly.with_threshold(results["histogram"], threshold, marks), width="stretch")
+        st.vega_lite_chart(anomaly_charts.with_threshold(results["histogram"], threshold, marks), width="stretch")
         st.markdown(f"**Flag an image when its score is above {threshold:.4f}.** {above_train:.1%} of the normal "
                     f"*training* images score above that line, and {point.false_positive_rate:.1%} of the normal "
                     f"*test* images do.")
@@ -259,8 +180,8 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
                            file_name=f"anomaly_scores_{split.scenario}.csv", mime="text/csv", key="anomaly_csv")
 
     roc, pr = st.columns(2, gap="large")
-    roc.vega_lite_chart(anomaly.with_operating_point(results["roc"], "roc", point), width="stretch")
-    pr.vega_lite_chart(anomaly.with_operating_point(results["pr"], "pr", point), width="stretch")
+    roc.vega_lite_chart(anomaly_charts.with_operating_point(results["roc"], "roc", point), width="stretch")
+    pr.vega_lite_chart(anomaly_charts.with_operating_point(results["pr"], "pr", point), width="stretch")
     st.caption(f"Left: recall (share of anomalies flagged) against the false-alarm rate (share of normal images "
                f"flagged). Right: precision (share of flagged images that are anomalies) against recall. "
                f"The black dot is the current threshold. **AUROC {evaluation.auroc:.3f}**: a random anomaly "
@@ -274,13 +195,13 @@ threshold_panel(key, kind, model, None if own is None else own.score)
 # ---------------------------------------------------------------- 4 · galleries and the latent view
 
 st.subheader("4 · The images behind the numbers")
-shown = galleries(key, kind, model)
+shown = cached.galleries(key, kind, model, GALLERY_SIZE, SCALE)
 for name, (pixels, caption) in shown.items():
     st.markdown(f"**The {GALLERY_SIZE} {name} test images.** Rows: input, reconstruction, error map "
                 "(brighter = larger error, on one colour scale for both galleries).")
     st.image(pixels, caption=f"truth (score): {caption}", output_format="PNG")
 
-figure, description = latent_view(key, kind, model)
+figure, description = cached.latent_view(key, kind, model)
 view, words = st.columns([2, 1], gap="large")
 with view:
     st.plotly_chart(figure, width="stretch", key="anomaly_latent")
@@ -298,8 +219,7 @@ with words:
 # ---------------------------------------------------------------- 5 · baselines
 
 st.subheader("5 · Against classical detectors")
-table = comparison(key, model)
-st.markdown(anomaly.table_markdown(table))  # a markdown table: a dataframe widget costs ~25 ms on every rerun
+st.markdown(anomaly_charts.table_markdown(cached.comparison(key, model)))
 baseline_config = anomaly.BaselineConfig()
 st.caption("Same training images, same test images, fixed settings (no tuning on test labels). PCA keeps "
            f"{baseline_config.pca_components} components, as many numbers as the detector's code; IsolationForest "

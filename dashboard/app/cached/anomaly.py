@@ -1,0 +1,99 @@
+"""Cached accessors of the Anomaly page: splits, detectors, scores, charts and baselines, keyed by small values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from torch import nn
+
+from dashboard import anomaly
+from dashboard.app import models, training
+from dashboard.core import memo
+from dashboard.viz import anomaly_charts
+
+MAX_TRAINED_DETECTORS = 48  # tiny models (~0.1 MB each); the least recently used is dropped beyond this
+TRAINING_WAIT_S = 300
+BUSY_MESSAGE = "Another training run is using this server. Reload the page in a minute."
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def split_for(dataset: str, scenario: str, digit: int | None, corruption: str | None,
+              level: float | None) -> anomaly.Split:
+    return anomaly.make_split(dataset, scenario, digit, corruption or "noise", level)
+
+
+@dataclass(frozen=True)
+class _DetectorRequest:
+    """A detector to train: (dataset, scenario, digit) is its identity; the asking session's bar only rides along."""
+
+    dataset: str
+    scenario: str
+    digit: int | None
+    show: Callable[[float, str], None] = field(compare=False, hash=False)  # (fraction done, words) on the bar
+
+
+# A locked cache rather than st.cache_resource: training reports to the asking session's progress bar, and
+# Streamlit would record those calls and replay them, on a bar that no longer exists, at every later hit.
+@memo.shared(maxsize=MAX_TRAINED_DETECTORS)
+def _trained_detector(request: _DetectorRequest) -> nn.Module:
+    """Trained once per server, in the training slot, then frozen and shared by every session."""
+    split = split_for(request.dataset, request.scenario, request.digit, None, None)
+    what = f"{anomaly.SCENARIOS[request.scenario].title.lower()} detector ({split.description.split('.')[0].lower()})"
+    request.show(0.0, f"Waiting for the server's training slot to train the {what}…")
+    with training.slot(wait_s=TRAINING_WAIT_S, busy_message=BUSY_MESSAGE) as acquired:
+        if not acquired:
+            st.stop()  # nothing is cached, so the next run asks again
+        result = anomaly.train_detector(split, progress=lambda epoch, epochs, loss: request.show(
+            epoch / epochs, f"Training the {what} on {len(split.x_train):,} normal images only: "
+                            f"epoch {epoch}/{epochs}, loss {loss:.4f}"))
+    return training.freeze(result.model)
+
+
+def detector(dataset: str, scenario: str, digit: int | None) -> nn.Module:
+    """The scenario's model: shipped, or trained now with a progress bar and then kept for everyone."""
+    if not anomaly.SCENARIOS[scenario].trains_model:
+        return models.require_model(anomaly.SHIPPED_MODEL, dataset)
+    bar = st.empty()
+    try:
+        return _trained_detector(_DetectorRequest(dataset, scenario, digit, lambda fraction, words: bar.progress(
+            fraction, text=words)))
+    finally:
+        bar.empty()
+
+
+@st.cache_data(show_spinner="Scoring every image with the detector…", max_entries=64)
+def analysis(key: tuple, kind: str, _model: nn.Module) -> dict:
+    """Scores, curves and chart specs of one scenario and score; everything the threshold panel reuses."""
+    evaluation = anomaly.evaluate(_model, split_for(*key), kind)
+    return {"evaluation": evaluation, "histogram": anomaly_charts.histogram_spec(evaluation),
+            "roc": anomaly_charts.curve_spec(evaluation, "roc"), "pr": anomaly_charts.curve_spec(evaluation, "pr")}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def galleries(key: tuple, kind: str, _model: nn.Module, size: int, scale: int) -> dict[str, tuple[bytes, str]]:
+    """The most anomalous and most normal test images as PNG grids (made once, not every rerun), with captions."""
+    split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
+    picked = dict(zip(("most anomalous", "most normal"), evaluation.extremes(size)))
+    shown = {name: anomaly.explain(_model, split.x_test[indices], kind) for name, indices in picked.items()}
+    vmax = max(float(item.error_map.max()) for items in shown.values() for item in items)  # one scale for both
+    return {name: (anomaly_charts.gallery_png(shown[name], scale, vmax),
+                   " · ".join(f"{split.test_names[i]} ({evaluation.scores[i]:.3f})" for i in indices))
+            for name, indices in picked.items()}
+
+
+@st.cache_resource(show_spinner="Encoding the test images for the 3D view…", max_entries=16)
+def latent_view(key: tuple, kind: str, _model: nn.Module) -> tuple[go.Figure, str]:
+    split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
+    points, description = anomaly_charts.latent_points(_model, split.x_test)
+    return anomaly_charts.latent_figure(points, evaluation, split.test_names), description
+
+
+@st.cache_data(show_spinner="Fitting PCA, IsolationForest and One-Class SVM on the same images (once)…",
+               max_entries=32)
+def comparison(key: tuple, _model: nn.Module) -> pd.DataFrame:
+    detector_rows = {kind: analysis(key, kind, _model)["evaluation"] for kind in anomaly.SCORE_KINDS}
+    return anomaly.comparison_table(split_for(*key), detector_rows)
