@@ -7,145 +7,18 @@ import streamlit as st
 
 from dashboard import compression
 from dashboard.app import ui
+from dashboard.app.cached import compression as cached
 from dashboard.core import zoo
-from dashboard.viz import plots
+from dashboard.viz import compression_charts as charts
 
-st.title("🗜️ Compression")
-st.markdown("An autoencoder squeezes each image into a short **code z** and redraws the image from it. "
-            "Pick the code size **k** and compare what comes back with **PCA**, the best *linear* summary of the "
-            "same size. Further down: where a general-purpose codec wins.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("compression")
+dataset_name, ds = ui.page_header(
+    "🗜️ Compression",
+    "An autoencoder squeezes each image into a short **code z** and redraws the image from it. "
+    "Pick the code size **k** and compare what comes back with **PCA**, the best *linear* summary of the "
+    "same size. Further down: where a general-purpose codec wins.",
+    lesson_page="compression")
 
-BATCH_SIZE = 8
-PROBES_PER_KIND = 10
-SCALE = 3 if ds.image_shape[1] > 16 else 10  # on-screen pixels per image pixel
 PROJECTION_LABELS = {"native": "as is (k ≤ 3)", "pca": "PCA to 3D", "tsne": "t-SNE to 3D (slow, computed once)"}
-
-
-def _shipped_or_none(name: str, dataset: str):
-    return zoo.frozen(name, dataset) if name in zoo.names(dataset) else None
-
-
-@st.cache_resource(show_spinner="Loading the models and fitting the PCA baselines (once per server)…", max_entries=4)
-def codecs(dataset: str) -> dict:
-    """{k: {"AE", "VAE", "PCA"}} for every code size; read-only, shared by all sessions."""
-    return compression.all_codecs(dataset, load_model=_shipped_or_none)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def batch(dataset: str, k: int, seed: int) -> compression.ReconstructionBatch:
-    indices = compression.pick_batch(len(ui.dataset(dataset).x_test), BATCH_SIZE, seed)
-    return compression.reconstruct_batch(ui.dataset(dataset), codecs(dataset)[k], k, indices)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def batch_pictures(dataset: str, k: int, seed: int) -> dict[str, bytes]:
-    """Each row of the batch (originals, then each method and its error map) as one finished PNG."""
-    shown = batch(dataset, k, seed)
-    pictures = {"original": compression.encode_png(compression.tile_row([plots.to_pixels(x, SCALE)
-                                                                         for x in shown.originals]))}
-    for result in shown.results:
-        pictures[result.method] = compression.encode_png(compression.tile_row(
-            [plots.to_pixels(x, SCALE) for x in result.images]))
-        pictures[f"{result.method} error"] = compression.encode_png(compression.tile_row(
-            [plots.heatmap_pixels(e, shown.error_scale, SCALE) for e in result.errors]))
-    return pictures
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def png_sizes(dataset: str, seed: int) -> list[int]:
-    indices = compression.pick_batch(len(ui.dataset(dataset).x_test), BATCH_SIZE, seed)
-    return [compression.png_bytes(ui.dataset(dataset).x_test[i]) for i in indices]
-
-
-@st.cache_data(show_spinner="Scoring every model on the whole test split (once per server, a few seconds)…",
-               max_entries=4)
-def test_set(dataset: str) -> dict:
-    return compression.evaluate_test_set(ui.dataset(dataset).x_test, codecs(dataset))
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def rd_table(dataset: str):
-    return compression.rate_distortion_table(test_set(dataset))
-
-
-@st.cache_data(show_spinner="Projecting the codes to 3D…", max_entries=16)
-def latent_view(dataset: str, method: str, k: int, how: str) -> compression.LatentView:
-    return compression.latent_view(test_set(dataset)[(method, k)], ui.dataset(dataset).y_test.numpy(), how)
-
-
-@st.cache_data(show_spinner="Measuring JPEG and PNG on images unlike the training digits (once)…", max_entries=4)
-def probe_measurements(dataset: str) -> dict:
-    """Comparisons on PROBES_PER_KIND images of every kind; each holds every k, so changing k needs no new work."""
-    learned = [c["AE"] for c in codecs(dataset).values() if "AE" in c]
-    return compression.probe_comparisons(ui.dataset(dataset), learned, learned[0].k, PROBES_PER_KIND, seed=0)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def own_results(dataset: str, pixels):
-    """Every codec at every k on the user's image (an array, hashed by value), so that changing k costs nothing.
-
-    Returns the reconstructions, the codec comparison and finished PNGs: the input, then one row per method.
-    """
-    found, comparison = compression.own_image_report(pixels, codecs(dataset))
-    rows = {"input": compression.encode_png(plots.to_pixels(pixels, SCALE))}
-    for method in compression.METHODS:
-        mine = [r for r in found if r.method == method]
-        if mine:
-            rows[method] = compression.encode_png(compression.tile_row([plots.to_pixels(r.image, SCALE) for r in mine]))
-    return found, comparison, rows
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def codes_csv(dataset: str, method: str, k: int) -> bytes:
-    found = test_set(dataset)[(method, k)]
-    return compression.codes_frame(found, ui.dataset(dataset).y_test.numpy(), ui.dataset(dataset).classes).to_csv(
-        index=False).encode()
-
-
-def at_k(comparisons: list, k: int) -> list:
-    return [dataclasses.replace(c, chosen_k=k) for c in comparisons]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def probe_example(dataset: str, kind: str, k: int, index: int = 0) -> compression.ProbeExample:
-    comparison = at_k(probe_measurements(dataset)[kind], k)[index]
-    return compression.probe_example(ui.dataset(dataset), kind, comparison, codecs(dataset)[k]["AE"],
-                                     PROBES_PER_KIND, index=index)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def probe_pictures(dataset: str, kind: str, k: int, index: int) -> list[bytes]:
-    example = probe_example(dataset, kind, k, index)
-    return [compression.encode_png(plots.to_pixels(x, SCALE)) for x in (example.image, example.learned, example.jpeg)]
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def probe_summary(dataset: str, k: int):
-    return compression.comparison_summary({kind: at_k(found, k) for kind, found in probe_measurements(dataset).items()})
-
-
-# Charts are cached as finished specs with inline data: building and validating an altair chart costs 100-250 ms.
-@st.cache_data(show_spinner=False, max_entries=32)
-def rd_spec(dataset: str, k: int, metric: str) -> dict:
-    return compression.vega_spec(compression.rate_distortion_chart(rd_table(dataset), k, metric))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def codec_spec(dataset: str, kind: str, k: int, index: int) -> dict:
-    return compression.vega_spec(compression.codec_chart(probe_example(dataset, kind, k, index).comparison))
-
-
-# A plotly figure is rebuilt and re-validated on unpickling, so the finished figure is shared read-only instead.
-@st.cache_resource(show_spinner=False, max_entries=16)
-def latent_figure(dataset: str, method: str, k: int, how: str):
-    view = latent_view(dataset, method, k, how)
-    figure = plots.latent_scatter_3d(view.points, view.labels, ui.dataset(dataset).classes,
-                                     hover={"reconstruction MSE": view.errors}, height=480)
-    return figure, view.description
-
 
 # Checked before anything is loaded: fitting PCA on a large downloaded dataset would be wasted when no AE ships.
 available_k = [k for k in compression.LATENT_SIZES if f"ae-{k}" in zoo.names(dataset_name)]
@@ -154,7 +27,7 @@ if not available_k:
             f"**{dataset_name}**. Pick one of those in the sidebar, or train models on the **Models** page.",
             icon="🧪")
     st.stop()
-all_codecs = codecs(dataset_name)
+all_codecs = cached.codecs(dataset_name)
 
 # ---------------------------------------------------------------- 1 · code size and what it saves
 controls, numbers = st.columns([2, 5], gap="large")
@@ -171,7 +44,7 @@ with controls:
     seed = int(seed_col.number_input("Test batch #", 0, 9_999, step=1, key=seed_key,
                                      help="Each number picks a fixed set of 8 test images; share the link to "
                                           "show the same ones."))
-sizes = png_sizes(dataset_name, seed)
+sizes = cached.png_sizes(dataset_name, seed)
 code_size = compression.code_bytes(k)
 with numbers:
     pixels_col, code_col, ratio_col, bytes_col, png_col = st.columns(5)
@@ -189,11 +62,11 @@ with numbers:
 
 # ---------------------------------------------------------------- 2 · reconstructions
 st.subheader(f"What comes back from {k} numbers")
-shown = batch(dataset_name, k, seed)
+shown = cached.batch(dataset_name, k, seed)
 vmax = shown.error_scale
 # Each row goes out as one finished PNG (cached): eight separate images cost about 5 ms each to encode on every
 # rerun, and Streamlit's default JPEG would smear the very pixels this page measures.
-pictures = batch_pictures(dataset_name, k, seed)
+pictures = cached.batch_pictures(dataset_name, k, seed)
 label_col, image_col = st.columns([1, 7])
 label_col.markdown("**Original**")
 image_col.image(pictures["original"], output_format="PNG",
@@ -221,10 +94,9 @@ if "AE" in by_method.index:
     note_col.markdown(f"On these {len(shown.indices)} images the AE's error is **{batch_ratio:.2f}x** PCA's with "
                       f"the same {k} numbers. SSIM compares local structure (1 is identical); PSNR turns MSE into "
                       "decibels (higher is better).")
-grid = [list(shown.originals[:, 0])] + [list(r.images[:, 0]) for r in shown.results]
 left, right = st.columns(2)
 # Downloads are built only when clicked (a callable), so reruns don't pay for files nobody asked for.
-left.download_button("⬇️ Images (PNG)", lambda: plots.grid_png(grid, ["original"] + [r.name for r in shown.results]),
+left.download_button("⬇️ Images (PNG)", lambda: charts.batch_grid_png(shown),
                      file_name=f"compression_{dataset_name}_k{k}_batch{seed}.png", mime="image/png",
                      key="compression_grid_download", width="stretch")
 right.download_button("⬇️ Scores per image (CSV)", lambda: shown.per_image().to_csv(index=False).encode(),
@@ -233,11 +105,11 @@ right.download_button("⬇️ Scores per image (CSV)", lambda: shown.per_image()
 
 # ---------------------------------------------------------------- 3 · rate-distortion
 st.subheader("Error against code size, on the whole test split")
-table = rd_table(dataset_name)
+table = cached.rd_table(dataset_name)
 chart_col, text_col = st.columns([3, 2], gap="large")
 metric = text_col.segmented_control("Measure", ["mse", "psnr"], default="mse", key="compression_rd_metric",
                                     format_func=lambda m: {"mse": "MSE", "psnr": "PSNR"}[m]) or "mse"
-chart_col.vega_lite_chart(rd_spec(dataset_name, k, metric), width="stretch")
+chart_col.vega_lite_chart(cached.rd_spec(dataset_name, k, metric), width="stretch")
 row = table.set_index(["method", "k"])
 if ("AE", k) in row.index:
     ae, pca = row.loc[("AE", k)], row.loc[("PCA", k)]
@@ -268,13 +140,13 @@ def latent_map() -> None:
                             "directions of largest spread; t-SNE keeps neighbours together but bends distances.")
         if how not in options:
             how = options[0]
-    figure, description = latent_figure(dataset_name, method, size, how)
+    figure, description = cached.latent_figure(dataset_name, method, size, how)
     with figure_col:
         st.plotly_chart(figure, width="stretch", key="compression_3d_chart")
         st.caption(f"{description}. Colour is the true class, added afterwards: the model never saw labels. "
                    "Hover a point for its class and reconstruction error. Drag to rotate.")
     with controls:
-        st.download_button("⬇️ Codes (CSV)", lambda: codes_csv(dataset_name, method, size),
+        st.download_button("⬇️ Codes (CSV)", lambda: cached.codes_csv(dataset_name, method, size),
                            file_name=f"codes_{name}_{dataset_name}.csv", mime="text/csv",
                            key="compression_codes_download", width="stretch",
                            help=f"All {len(ds.x_test):,} test images: label, class, the {size} code numbers and "
@@ -297,7 +169,7 @@ def own_digit() -> None:
         result_col.info("Draw a digit or upload an image: it is rebuilt here by the AE, the VAE and PCA at every "
                         "code size, with its error and its size in bytes.")
         return
-    found, mine, pictures = own_results(dataset_name, prepared.tensor.numpy())
+    found, mine, pictures = cached.own_results(dataset_name, prepared.tensor.numpy())
     with result_col:
         st.image(pictures["input"], caption=f"your image ({mine.png.n_bytes} B as PNG)", output_format="PNG")
         for method in compression.METHODS:
@@ -323,14 +195,14 @@ st.markdown(f"A {code_size}-byte code is tiny, but the decoder on the other end 
             "Below, every size is measured on this page with Pillow.")
 kind = st.segmented_control("Try an image unlike the training digits", compression.PROBE_KINDS, default="letter",
                             key="compression_probe") or "letter"
-example_index = st.segmented_control("Example", list(range(1, PROBES_PER_KIND + 1)), default=1,
+example_index = st.segmented_control("Example", list(range(1, cached.PROBES_PER_KIND + 1)), default=1,
                                      key="compression_probe_example") or 1
-example = probe_example(dataset_name, kind, k, example_index - 1)
+example = cached.probe_example(dataset_name, kind, k, example_index - 1)
 learned_point, jpeg = example.comparison.at_chosen_k(), example.comparison.jpeg_nearest_in_bytes()
 pictures, chart_col = st.columns([2, 3], gap="large")
 with pictures:
     for column, picture, caption in zip(
-            st.columns(3), probe_pictures(dataset_name, kind, k, example_index - 1),
+            st.columns(3), cached.probe_pictures(dataset_name, kind, k, example_index - 1),
             (f"original: PNG {example.comparison.png.n_bytes} B",
              f"AE k={k}: {learned_point.n_bytes} B, {learned_point.psnr:.1f} dB",
              f"JPEG q={jpeg.setting.removeprefix('quality ')}: {jpeg.n_bytes} B, {jpeg.psnr:.1f} dB")):
@@ -342,10 +214,11 @@ with pictures:
                 f"Winner: **{example.comparison.winner()}**.")
     st.caption("JPEG bytes count its image data only: with its standard tables at a known quality, the receiver "
                "can rebuild the tables itself, just as it must already hold the AE's decoder.")
-chart_col.vega_lite_chart(codec_spec(dataset_name, kind, k, example_index - 1), width="stretch")
-summary = probe_summary(dataset_name, k)
+chart_col.vega_lite_chart(cached.codec_spec(dataset_name, kind, k, example_index - 1), width="stretch")
+summary = cached.probe_summary(dataset_name, k)
 st.markdown(f"**Who reaches {compression.DEFAULT_TARGET_PSNR:g} dB in the fewest bytes**, on "
-            f"{PROBES_PER_KIND} images of each kind (AE at any k up to {max(available_k)}, JPEG at any quality, PNG):")
+            f"{cached.PROBES_PER_KIND} images of each kind (AE at any k up to {max(available_k)}, JPEG at any "
+            "quality, PNG):")
 st.dataframe(
     summary[["kind", "learned_wins", "jpeg_wins", "code_psnr", "jpeg_small_bytes", "jpeg_small_psnr", "png_bytes"]],
     hide_index=True, width="stretch",

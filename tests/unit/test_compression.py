@@ -11,6 +11,7 @@ from PIL import Image
 
 from dashboard import compression
 from dashboard.core import baselines, data, metrics, zoo
+from dashboard.viz import compression_charts
 
 DIGITS = "digits"
 
@@ -294,11 +295,12 @@ def test_own_image_report_is_keyed_by_pixels(digits, codecs_by_k):
 
 def test_tile_row_and_charts(evaluated, digits, codecs_by_k):
     grey, rgb = np.zeros((4, 3), np.uint8), np.full((4, 2, 3), 7, np.uint8)
-    row = compression.tile_row([grey, rgb], gap=1)
+    row = compression_charts.tile_row([grey, rgb], gap=1)
     assert row.shape == (4, 6, 3) and (row[:, 3] == 255).all() and (row[:, 4:] == 7).all()
-    assert compression.tile_row([grey, grey], gap=2).shape == (4, 8)
-    spec = compression.vega_spec(compression.rate_distortion_chart(compression.rate_distortion_table(evaluated), 16))
+    assert compression_charts.tile_row([grey, grey], gap=2).shape == (4, 8)
+    spec = compression_charts.vega_spec(
+        compression_charts.rate_distortion_chart(compression.rate_distortion_table(evaluated), 16))
     assert len(spec["layer"]) == 3 and "datasets" not in spec
     assert len(spec["layer"][0]["data"]["values"]) == len(evaluated)  # one point per codec, inline
     comparison = compression.compare_codecs(digits.x_test[:1], [codecs_by_k[k]["AE"] for k in (2, 16)], 16)
-    assert len(compression.codec_chart(comparison).to_dict()["layer"]) == 5
+    assert len(compression_charts.codec_chart(comparison).to_dict()["layer"]) == 5

@@ -1,0 +1,128 @@
+"""Cached accessors of the Compression page: codecs, scored batches and test split, probes, finished figures."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import streamlit as st
+
+from dashboard import compression
+from dashboard.app import ui
+from dashboard.core import zoo
+from dashboard.viz import compression_charts as charts
+
+BATCH_SIZE = 8  # test images shown per batch
+PROBES_PER_KIND = 10  # images of every probe kind measured against JPEG and PNG
+
+
+def _shipped_or_none(name: str, dataset: str):
+    return zoo.frozen(name, dataset) if name in zoo.names(dataset) else None
+
+
+def _scale(dataset: str) -> int:
+    return charts.pixel_scale(ui.dataset(dataset).small_images)
+
+
+def _at_k(comparisons: list, k: int) -> list:
+    return [dataclasses.replace(c, chosen_k=k) for c in comparisons]
+
+
+@st.cache_resource(show_spinner="Loading the models and fitting the PCA baselines (once per server)…", max_entries=4)
+def codecs(dataset: str) -> dict:
+    """{k: {"AE", "VAE", "PCA"}} for every code size; read-only, shared by all sessions."""
+    return compression.all_codecs(dataset, load_model=_shipped_or_none)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def batch(dataset: str, k: int, seed: int) -> compression.ReconstructionBatch:
+    indices = compression.pick_batch(len(ui.dataset(dataset).x_test), BATCH_SIZE, seed)
+    return compression.reconstruct_batch(ui.dataset(dataset), codecs(dataset)[k], k, indices)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def batch_pictures(dataset: str, k: int, seed: int) -> dict[str, bytes]:
+    """Each row of the batch (originals, then each method and its error map) as one finished PNG."""
+    return charts.batch_pictures(batch(dataset, k, seed), _scale(dataset))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def png_sizes(dataset: str, seed: int) -> list[int]:
+    indices = compression.pick_batch(len(ui.dataset(dataset).x_test), BATCH_SIZE, seed)
+    return [compression.png_bytes(ui.dataset(dataset).x_test[i]) for i in indices]
+
+
+@st.cache_data(show_spinner="Scoring every model on the whole test split (once per server, a few seconds)…",
+               max_entries=4)
+def test_set(dataset: str) -> dict:
+    return compression.evaluate_test_set(ui.dataset(dataset).x_test, codecs(dataset))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def rd_table(dataset: str):
+    return compression.rate_distortion_table(test_set(dataset))
+
+
+@st.cache_data(show_spinner="Projecting the codes to 3D…", max_entries=16)
+def latent_view(dataset: str, method: str, k: int, how: str) -> compression.LatentView:
+    return compression.latent_view(test_set(dataset)[(method, k)], ui.dataset(dataset).y_test.numpy(), how)
+
+
+@st.cache_data(show_spinner="Measuring JPEG and PNG on images unlike the training digits (once)…", max_entries=4)
+def probe_measurements(dataset: str) -> dict:
+    """Comparisons on PROBES_PER_KIND images of every kind; each holds every k, so changing k needs no new work."""
+    learned = [c["AE"] for c in codecs(dataset).values() if "AE" in c]
+    return compression.probe_comparisons(ui.dataset(dataset), learned, learned[0].k, PROBES_PER_KIND, seed=0)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def own_results(dataset: str, pixels: np.ndarray):
+    """Every codec at every k on the user's image (an array, hashed by value), so that changing k costs nothing.
+
+    Returns the reconstructions, the codec comparison and finished PNGs: the input, then one row per method.
+    """
+    found, comparison = compression.own_image_report(pixels, codecs(dataset))
+    return found, comparison, charts.every_k_pictures(pixels, found, _scale(dataset))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def codes_csv(dataset: str, method: str, k: int) -> bytes:
+    found = test_set(dataset)[(method, k)]
+    return compression.codes_frame(found, ui.dataset(dataset).y_test.numpy(), ui.dataset(dataset).classes).to_csv(
+        index=False).encode()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def probe_example(dataset: str, kind: str, k: int, index: int = 0) -> compression.ProbeExample:
+    comparison = _at_k(probe_measurements(dataset)[kind], k)[index]
+    return compression.probe_example(ui.dataset(dataset), kind, comparison, codecs(dataset)[k]["AE"],
+                                     PROBES_PER_KIND, index=index)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def probe_pictures(dataset: str, kind: str, k: int, index: int) -> list[bytes]:
+    return charts.probe_pictures(probe_example(dataset, kind, k, index), _scale(dataset))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def probe_summary(dataset: str, k: int):
+    measured = probe_measurements(dataset)
+    return compression.comparison_summary({kind: _at_k(found, k) for kind, found in measured.items()})
+
+
+# Charts are cached as finished specs with inline data: building and validating an altair chart costs 100-250 ms.
+@st.cache_data(show_spinner=False, max_entries=32)
+def rd_spec(dataset: str, k: int, metric: str) -> dict:
+    return charts.vega_spec(charts.rate_distortion_chart(rd_table(dataset), k, metric))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def codec_spec(dataset: str, kind: str, k: int, index: int) -> dict:
+    return charts.vega_spec(charts.codec_chart(probe_example(dataset, kind, k, index).comparison))
+
+
+# A plotly figure is rebuilt and re-validated on unpickling, so the finished figure is shared read-only instead.
+@st.cache_resource(show_spinner=False, max_entries=16)
+def latent_figure(dataset: str, method: str, k: int, how: str):
+    view = latent_view(dataset, method, k, how)
+    return charts.latent_figure(view, ui.dataset(dataset).classes), view.description
