@@ -15,7 +15,8 @@ QUIZ_PATH = paths.ASSETS_DIR / "quiz.json"
 SCHEMA_VERSION = 1
 
 # Pages are named by their url path, the same string st.navigation and st.page_link use.
-PAGES = ("overview", "quiz", "compression", "denoising", "anomaly", "features", "sampling", "models", "tour")
+PAGES = ("overview", "latent-space", "quiz", "compression", "denoising", "anomaly", "features", "sampling", "models",
+         "tour")
 USE_CASE_PAGES = ("compression", "denoising", "anomaly", "features", "sampling")
 # What a question is about; the schema test checks that the lesson's required ideas are all asked about.
 TOPICS = (
