@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.app import frame, navigation, ui
 
-st.set_page_config(page_title="Latent Lab", page_icon="🧬", layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="Latent Lab", page_icon="🧬", layout="wide", initial_sidebar_state="auto")
 frame.configure_process()
 
 sections: dict[str, list] = {}

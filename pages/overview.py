@@ -65,9 +65,10 @@ def walkthrough() -> None:
     with hourglass_col:
         st.plotly_chart(plots.hourglass_3d(trace.stages, height=480), width="stretch",
                         key="overview_hourglass")
-        st.caption("Each plane is one layer, top to bottom: wide at the image, narrowest at the code z, wide again "
-                   "at the reconstruction. Colour is how strongly each unit fires for this image "
-                   "(big layers are pooled to 256 dots). Drag to rotate.")
+        st.caption("Each plane is one layer of the network, input at the top, reconstruction at the bottom; its width "
+                   "follows how many numbers the layer holds. The conv layers hold more numbers than the image (many "
+                   "small maps), then everything narrows to the code z and widens again. Colour shows how strongly "
+                   "each part fires for this image. Drag to rotate.")
     with map_col:
         if "ae-3" in ui.model_names(dataset_name):
             codes = zoo.codes("ae-3", dataset_name)

@@ -13,7 +13,10 @@ from dashboard.app.sidebar import current_dataset, dataset
 from dashboard.app.urlstate import url_key
 from dashboard.core import data, images, paths
 
-CANVAS_SIZE = 224
+# Small enough to fit the narrowest column it sits in (a quarter of the page at 1280 px, with the sidebar open);
+# drawings are scaled down to 28x28 or 8x8 anyway.
+CANVAS_SIZE = 168
+CANVAS_STROKE = 14
 
 
 def page_header(title: str, lead: str, lesson_page: str) -> tuple[str, data.Dataset]:
@@ -78,10 +81,13 @@ def image_input(key: str, image_shape: tuple[int, int, int], label: str = "Your 
         elif source == "Draw":
             from streamlit_drawable_canvas import st_canvas
 
-            st.caption("Draw one digit, large and centred. Use the bin icon to clear.")
-            canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000",
+            st.caption("Draw one digit, large and centred.")
+            # A new key gives a blank canvas: the component's own toolbar shows only on hover and covers text.
+            clears = st.session_state.setdefault(f"{key}_clears", 0)
+            canvas = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
                                height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
-                               return_image_data=True, key=f"{key}_canvas")
+                               display_toolbar=False, return_image_data=True, key=f"{key}_canvas_{clears}")
+            st.button("🧽 Clear the drawing", key=f"{key}_clear", on_click=_clear_canvas, args=(key,))
             pixels = canvas.image_data if canvas is not None else None
             if pixels is None or float(np.asarray(pixels)[..., :3].max(initial=0)) == 0:
                 st.caption("The canvas is empty: draw a digit to see what the model makes of it.")
@@ -95,6 +101,11 @@ def image_input(key: str, image_shape: tuple[int, int, int], label: str = "Your 
     for note in prepared.notes:
         st.caption(f"ℹ️ {note}")
     return prepared
+
+
+def _clear_canvas(key: str) -> None:
+    """Callbacks run before the script, so the canvas drawn in this very run already has the new, empty key."""
+    st.session_state[f"{key}_clears"] = st.session_state.get(f"{key}_clears", 0) + 1
 
 
 def codes_csv(codes: np.ndarray, labels: np.ndarray | None = None, extra: dict | None = None) -> bytes:
@@ -117,8 +128,8 @@ def figure_html(figure) -> bytes:
 def pick_test_index(key: str, n_test: int, default: int = 0) -> int:
     """A test-image picker (number box and a shuffle button) whose value survives reruns and goes in the URL."""
     widget_key = url_key(key, key.split("_", 1)[-1], default, range(n_test), int)
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    if right.button("🎲", key=f"{key}_shuffle", help="Pick a random test image", width="stretch"):
+    # The button sits under the number box, not beside it: beside it, a narrow column clipped the die.
+    if st.button("🎲 Random image", key=f"{key}_shuffle", help="Pick a random test image", width="stretch"):
         st.session_state[widget_key] = int(np.random.default_rng().integers(n_test))
-    left.number_input("Test image #", 0, n_test - 1, step=1, key=widget_key)
+    st.number_input("Test image #", 0, n_test - 1, step=1, key=widget_key)
     return int(st.session_state[widget_key])

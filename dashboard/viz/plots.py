@@ -109,13 +109,16 @@ def latent_scatter_3d(points: np.ndarray, labels: np.ndarray, classes: list[str]
             f"{name}: %{{customdata[{i}]:.4g}}<br>" for i, name in enumerate(extra)) + "<extra></extra>"
         fig.add_trace(go.Scatter3d(
             x=points[chosen, 0], y=points[chosen, 1], z=points[chosen, 2], mode="markers", name=cls_name,
-            marker={"size": marker_size, "color": CLASS_COLORS[cls_index % len(CLASS_COLORS)], "opacity": 0.75},
+            marker={"size": marker_size, "color": CLASS_COLORS[cls_index % len(CLASS_COLORS)],
+                    # WebGL draws by depth, so a highlighted point inside a cluster would be hidden: thin the cloud
+                    "opacity": 0.35 if highlight is not None and len(highlight) else 0.75},
             customdata=custom, hovertemplate=template))
     if highlight is not None and len(highlight):
         highlight = np.atleast_2d(highlight)
         fig.add_trace(go.Scatter3d(
-            x=highlight[:, 0], y=highlight[:, 1], z=highlight[:, 2], mode="markers", name=highlight_name,
-            marker={"size": 10, "color": HIGHLIGHT_COLOR, "symbol": "diamond", "line": {"width": 2, "color": "white"}},
+            x=highlight[:, 0], y=highlight[:, 1], z=highlight[:, 2], name=highlight_name,
+            mode="markers+text", text=[highlight_name] * len(highlight), textposition="top center",
+            marker={"size": 13, "color": HIGHLIGHT_COLOR, "symbol": "diamond", "line": {"width": 3, "color": "white"}},
             hovertemplate=f"{highlight_name}<extra></extra>"))
     return style_3d(fig, title, height)
 
@@ -127,9 +130,11 @@ def style_3d(fig: go.Figure, title: str = "", height: int = 520) -> go.Figure:
         title={"text": title, "x": 0.0, "font": {"size": 14}} if title else None,
         height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
         scene={"xaxis": {**axis, "title": "z1"}, "yaxis": {**axis, "title": "z2"}, "zaxis": {**axis, "title": "z3"},
-               "aspectmode": "cube"},
-        legend={"itemsizing": "constant", "title": {"text": "class"}},
-        scene_camera={"eye": {"x": 1.5, "y": 1.5, "z": 1.0}},
+               "aspectmode": "cube", "domain": {"y": [0.12, 1.0]}},
+        # Under the plot, the legend leaves the full width to the scene and stays clear of the toolbar.
+        legend={"itemsizing": "constant", "orientation": "h", "y": 0.0, "yanchor": "top", "x": 0.5,
+                "xanchor": "center", "title": {"text": "class "}},
+        scene_camera={"eye": {"x": 1.6, "y": 1.6, "z": 1.05}},
     )
     return fig
 
@@ -155,37 +160,88 @@ def loss_curve(history: list[float], title: str = "training loss per epoch") -> 
     ).properties(height=200)
 
 
-def hourglass_3d(stages: list[tuple[str, torch.Tensor]], max_units: int = 256, height: int = 520) -> go.Figure:
-    """The network as stacked planes of units, wide at the ends and narrow at the code, coloured by activation."""
+# Planes are drawn shallower than wide, so that seen from slightly above they do not hide one another.
+DEPTH = 0.55
+
+
+def _layer_label(name: str, activation: torch.Tensor) -> str:
+    """A layer's name with its shape, e.g. "input x · 28×28 = 784", "code z · 16", "conv 32×14×14 = 6,272"."""
+    shape = tuple(activation.shape[1:])
+    units = int(np.prod(shape))
+    if name in ("input", "output"):
+        words = "input x" if name == "input" else "output x̂"
+        return f"{words} · {shape[-2]}×{shape[-1]} = {units:,}"
+    if name.startswith("code"):
+        return f"code z · {units}"
+    kind = name.split(" ")[0]
+    return f"{kind} {'×'.join(map(str, shape))} = {units:,}" if len(shape) > 1 else f"{kind} · {units:,}"
+
+
+def hourglass_3d(stages: list[tuple[str, torch.Tensor]], max_side: int = 28, height: int = 520) -> go.Figure:
+    """The network as stacked planes, input on top and reconstruction at the bottom, each as wide as its layer.
+
+    Plane width follows the number of units on a log scale, so the eye reads the squeeze at once: 784 pixels
+    narrow to a k-number code and widen again. The input and output planes show the image itself; hidden layers
+    show this image's activations (large layers pooled to at most max_side × max_side cells); the code is a row
+    of large dots in a diverging colour, since its values are signed.
+    """
     fig = go.Figure()
+    sizes = [int(activation[0].numel()) for _, activation in stages]
+    low, high = np.log(min(sizes)), np.log(max(sizes))
     n = len(stages)
-    bottleneck = min(range(n), key=lambda i: stages[i][1][0].numel())
+    bottleneck = sizes.index(min(sizes))
     for index, (name, activation) in enumerate(stages):
-        values = activation[0].detach().float().flatten().numpy()
-        if values.size > max_units:  # pool big layers so the plane stays readable and light
-            values = np.array([chunk.mean() for chunk in np.array_split(values, max_units)])
-        side = int(np.ceil(np.sqrt(values.size)))
-        grid_y, grid_x = np.divmod(np.arange(values.size), side)
-        extent = 1.0 if index != bottleneck else 0.6
-        scale = extent * (np.sqrt(values.size) / np.sqrt(max_units)) ** 0.5
-        xs = (grid_x / max(side - 1, 1) - 0.5) * 2 * scale
-        ys = (grid_y / max(side - 1, 1) - 0.5) * 2 * scale
-        low, high = float(values.min()), float(values.max())
-        colour = (values - low) / (high - low) if high > low else np.zeros_like(values)
-        fig.add_trace(go.Scatter3d(
-            x=xs, y=ys, z=np.full(values.size, float(n - 1 - index)), mode="markers", name=name,
-            marker={"size": 7 if index == bottleneck else 4, "color": colour, "colorscale": "Viridis",
-                    "cmin": 0, "cmax": 1, "line": {"width": 0}},
-            customdata=values, hovertemplate=f"{name}<br>activation %{{customdata:.3f}}<extra></extra>",
-            showlegend=False))
-        fig.add_trace(go.Scatter3d(x=[-1.15], y=[-1.15], z=[float(n - 1 - index)], mode="text", text=[name],
-                                   textposition="middle left", showlegend=False, hoverinfo="skip",
-                                   textfont={"size": 11, "color": "#444"}))
-    fig = style_3d(fig, height=height)
-    fig.update_layout(scene={"xaxis": {"visible": False}, "yaxis": {"visible": False},
-                             "zaxis": {"visible": False}, "aspectmode": "manual",
-                             "aspectratio": {"x": 1.0, "y": 1.0, "z": 2.6}},
-                      scene_camera={"eye": {"x": 1.7, "y": 1.7, "z": 1.1}, "center": {"x": 0, "y": 0, "z": -0.1}})
+        level = float(n - 1 - index)  # input at the top
+        half_width = 0.12 + 0.88 * (np.log(sizes[index]) - low) / max(high - low, 1e-9)
+        label = _layer_label(name, activation)
+        values = activation[0].detach().float()
+        if index == bottleneck:
+            code = values.flatten().numpy()
+            spread = min(0.03 * len(code), 0.5)  # enough room for every dot, still the narrowest layer
+            xs = np.linspace(-spread, spread, len(code)) if len(code) > 1 else np.zeros(1)
+            bound = float(np.abs(code).max()) or 1.0
+            fig.add_trace(go.Scatter3d(
+                x=xs, y=np.zeros_like(xs), z=np.full(len(code), level), mode="markers", name=label,
+                marker={"size": 8, "color": code, "colorscale": "RdBu", "cmin": -bound, "cmax": bound,
+                        "line": {"width": 1, "color": "#222"}},
+                customdata=code, hovertemplate="z%{pointNumber}: %{customdata:.3f}<extra></extra>",
+                showlegend=False))
+        else:
+            if values.dim() == 3:  # (C, H, W): average the channels into one map of the layer's layout
+                grid = values.abs().mean(dim=0) if name not in ("input", "output") else values[0]
+            else:
+                side = int(np.ceil(np.sqrt(values.numel())))
+                grid = torch.zeros(side * side)
+                grid[: values.numel()] = values.abs().flatten()
+                grid = grid.view(side, side)
+            if max(grid.shape) > max_side:
+                grid = torch.nn.functional.adaptive_avg_pool2d(grid[None, None], max_side)[0, 0]
+            cells = grid.numpy()
+            rows, cols = cells.shape
+            xs = np.linspace(-half_width, half_width, cols)
+            ys = np.linspace(-DEPTH * half_width, DEPTH * half_width, rows)
+            image_plane = name in ("input", "output")
+            spread = float(cells.max() - cells.min())
+            colour = (cells - cells.min()) / spread if spread > 0 else np.zeros_like(cells)
+            fig.add_trace(go.Surface(
+                x=xs, y=ys, z=np.full((rows, cols), level), surfacecolor=colour[::-1],
+                colorscale="Greys_r" if image_plane else "Viridis", cmin=0, cmax=1, showscale=False,
+                hovertemplate=f"{label}<extra></extra>", name=label, lighting={"ambient": 1.0, "diffuse": 0.0}))
+        weight = f"<b>{label}</b>" if index in (0, n - 1) else label
+        if index == bottleneck:
+            weight = f"<b>{label}  ← the bottleneck</b>"
+        fig.add_trace(go.Scatter3d(x=[1.12], y=[0.0], z=[level], mode="text", text=[weight],
+                                   textposition="middle right", showlegend=False, hoverinfo="skip",
+                                   textfont={"size": 12 if index == bottleneck else 11}))
+    fig.update_layout(
+        height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+        scene={"xaxis": {"visible": False, "range": [-1.05, 2.5]}, "yaxis": {"visible": False, "range": [-1, 1]},
+               "zaxis": {"visible": False, "range": [-0.6, n - 0.4]}, "aspectmode": "manual",
+               "aspectratio": {"x": 1.8, "y": 1.0, "z": 2.2}},
+        # A low frontal view without perspective: every plane keeps its true width, so the stack reads as an
+        # hourglass at first sight, and the labels on the right stay level with their planes.
+        scene_camera={"eye": {"x": 0.0, "y": -2.0, "z": 0.45}, "center": {"x": 0, "y": 0, "z": 0},
+                      "up": {"x": 0, "y": 0, "z": 1}, "projection": {"type": "orthographic"}})
     return fig
 
 
