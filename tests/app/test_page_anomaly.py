@@ -7,6 +7,8 @@ import urllib.error
 
 import pytest
 
+from dashboard.app import training
+from dashboard.app.cached import anomaly as cached
 from dashboard.core import data
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
@@ -25,7 +27,6 @@ def confusion(app) -> dict[str, int]:
     tn, fp, n_anomalous, fn, tp = (int(v.replace(",", "")) for v in match.groups())
     assert fn + tp == n_anomalous
     return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
-
 
 
 def metric(app, label: str) -> str:
@@ -100,3 +101,16 @@ def test_shared_link_junk_and_offline_fashion(monkeypatch, tmp_path):
     app.button(key="anomaly_ood_download").click().run()
     assert_no_exception(app)
     assert any("could not be downloaded" in e.value for e in app.error)
+
+
+def test_a_busy_training_slot_is_a_notice_and_the_next_run_trains(monkeypatch):
+    monkeypatch.setattr(cached, "TRAINING_WAIT_S", 0.1)
+    with training.slot() as acquired:  # another visitor's training run
+        assert acquired
+        app = open_page("anomaly", query={"dataset": "digits", "scenario": "novelty", "digit": "6"})
+    assert_no_exception(app)
+    assert any("Another training run is using this server" in w.value for w in app.warning)
+    assert "Anomalous: 6, which the model never saw" not in texts(app)
+    app.run()  # the slot is free now, and nothing was cached while it was busy
+    assert_no_exception(app)
+    assert "Anomalous: 6, which the model never saw." in texts(app)

@@ -12,6 +12,7 @@ from skimage.metrics import structural_similarity
 
 from dashboard import anomaly
 from dashboard.core import data
+from dashboard.viz import anomaly_charts
 
 DATASET = "digits"
 
@@ -290,6 +291,20 @@ def test_detector_trains_with_progress_and_separates_digits(one_class_zero):
     assert evaluation.train_scores.mean() < evaluation.scores[split.y_test == 1].mean()
 
 
+def test_detector_training_leaves_the_thread_policy_alone():
+    """The app sets torch's threads once for the process; a session's training must not change them for everyone."""
+    split = anomaly.make_split(DATASET, "one-class", digit=4)
+    before = torch.get_num_threads()
+    during = []
+    torch.set_num_threads(2)
+    try:
+        anomaly.train_detector(split, anomaly.DetectorConfig(steps=4, min_epochs=1),
+                               progress=lambda *_: during.append(torch.get_num_threads()))
+        assert during and set(during) == {2} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_detector_is_deterministic():
     split = anomaly.make_split(DATASET, "one-class", digit=4)
     short = anomaly.DetectorConfig(steps=20, min_epochs=1)
@@ -319,3 +334,27 @@ def test_baselines_rank_anomalies(one_class_zero):
     table = anomaly.baseline_aurocs(split)
     assert set(table) == set(anomaly.BASELINES)
     assert all(0.8 < value <= 1.0 for value in table.values())
+
+
+def test_baselines_are_fitted_once_per_set_of_training_images():
+    noise = anomaly.make_split(DATASET, "corrupted", corruption="noise")
+    rotation = anomaly.make_split(DATASET, "corrupted", corruption="rotation")
+    # Every shipped-model scenario trains on all training images, so they share one fit; a one-class split does not.
+    assert anomaly.fit_baselines(noise) is anomaly.fit_baselines(rotation)
+    assert anomaly.fit_baselines(noise) is not anomaly.fit_baselines(anomaly.make_split(DATASET, "one-class", digit=0))
+
+
+# --- charts --------------------------------------------------------------------------------------------------
+
+def test_threshold_and_operating_point_layer_onto_a_copy_of_the_cached_spec():
+    evaluation = make_evaluation()
+    histogram, roc = anomaly_charts.histogram_spec(evaluation), anomaly_charts.curve_spec(evaluation, "roc")
+    layers = len(histogram["layer"]), len(roc["layer"])
+    marked = anomaly_charts.with_threshold(histogram, 0.5, {"your image": 1.0})
+    dotted = anomaly_charts.with_operating_point(roc, "roc", evaluation.at(0.5))
+    assert len(marked["layer"]) == layers[0] + 4 and len(dotted["layer"]) == layers[1] + 1
+    assert (len(histogram["layer"]), len(roc["layer"])) == layers  # the cached specs are shared: never mutated
+    shares = {}
+    for row in histogram["layer"][0]["data"]["values"]:
+        shares[row["group"]] = shares.get(row["group"], 0.0) + row["share"]
+    assert shares == pytest.approx({"normal (80)": 1.0, "anomalous (20)": 1.0})
