@@ -4,23 +4,19 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.app import ui
+from dashboard.app.cached import sampling as cached
 from dashboard.core import zoo
 from dashboard.sampling import quality, samplers
-from dashboard.viz import plots
+from dashboard.viz import sampling_figures
 
-st.title("🎲 Sampling")
-st.markdown("Make **new** images: draw a code z at random and decode it. A plain **AE** only makes digits if z "
-            "comes from where its codes really live. Compare four ways of drawing z, see the **holes** in the "
-            "latent space, and walk from one digit to another.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("sampling")
+dataset_name, ds = ui.page_header(
+    "🎲 Sampling",
+    "Make **new** images: draw a code z at random and decode it. A plain **AE** only makes digits if z "
+    "comes from where its codes really live. Compare four ways of drawing z, see the **holes** in the "
+    "latent space, and walk from one digit to another.",
+    lesson_page="sampling")
 
-SMALL = ds.image_shape[1] <= 16
-SCALE = 6 if SMALL else 2  # on-screen pixels per image pixel in the grids
-GRID_SIDE = 6  # a 6 x 6 grid of samples per sampler
-N_SCORED = 1000  # samples per sampler behind the quality scores, as in the benchmark
-N_MAP_SAMPLES = 500  # samples drawn on the latent maps
+N_SCORED, N_MAP_SAMPLES = cached.N_SCORED, cached.N_MAP_SAMPLES  # samples per scored sampler, per latent map
 TEMPERATURES = list(samplers.TEMPERATURES)
 COMPONENTS = [1, 2, 3, 5, 10, 20]
 SCORED_KEY = "sampling_scored_temperature"  # the temperature the scores were computed at (scoring waits for a click)
@@ -32,74 +28,20 @@ DESCRIPTIONS = {
 }
 
 shipped = zoo.names(dataset_name)
-sizes = sorted({ui.model_latent(n) for n in shipped if ui.model_family(n) == "ae"}
-               & {ui.model_latent(n) for n in shipped if ui.model_family(n) == "vae"})
+parsed = [zoo.parse_name(n) for n in shipped]  # (family, latent size) of each shipped model
+sizes = sorted({k for family, k in parsed if family == "ae"} & {k for family, k in parsed if family == "vae"})
 if not sizes:
     st.info(f"The sampling page needs the shipped `ae-k` and `vae-k` models, which exist for mnist-5k and digits but "
             f"not for **{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
     st.stop()
 
 
-@st.cache_resource(show_spinner="Fitting the samplers to the AE's codes (once per server)…", max_entries=64)
-def fitted(dataset: str, model_name: str, kind: str, components: int) -> samplers.LatentSampler:
-    """A fitted sampler, shared read-only by every session."""
-    return samplers.fitted_sampler(dataset, model_name, kind, components)
-
-
-@st.cache_data(show_spinner="Drawing and decoding the samples…", max_entries=64)
-def grid_pngs(dataset: str, label: str, k: int, components: int, seed: int) -> list[bytes]:
-    """The grid as PNG at every temperature, made at once, so that moving the temperature is a lookup."""
-    setup = next(s for s in samplers.SETUPS if s.label == label)
-    fitted(dataset, setup.model_name(k), setup.kind, components)  # fits under its own spinner on a cold server
-    sweep = samplers.generate_sweep(dataset, setup, k, GRID_SIDE * GRID_SIDE, samplers.TEMPERATURES, seed,
-                                    components)  # (temperatures, 36, C, H, W)
-    return [plots.grid_png(samplers.as_rows(images, GRID_SIDE), scale=SCALE) for images in sweep]
-
-
-@st.cache_resource(show_spinner="Loading the reference classifier…", max_entries=4)
-def reference_card(dataset: str) -> dict:
-    return quality.reference_classifier(dataset)[1]
-
-
-@st.cache_data(show_spinner=f"Scoring {N_SCORED:,} samples per sampler with the reference classifier…",
-               max_entries=64)
-def scores(dataset: str, k: int, components: int, temperature: float) -> dict:
-    reference_card(dataset)
-    return {**samplers.baseline_reports(dataset, k, N_SCORED),
-            **samplers.score_setups(dataset, k, N_SCORED, seed=0, temperature=temperature, n_components=components)}
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def spread_spec(dataset: str, k: int, components: int, temperature: float) -> dict:
     """The class-spread chart as a finished spec: building an altair chart costs 100+ ms on every rerun."""
-    reports = {label: r for label, r in scores(dataset, k, components, temperature).items()
-               if label in samplers.SETUP_COLORS}
-    return quality.class_spread_chart(reports, ui.dataset(dataset).classes, samplers.SETUP_COLORS).to_dict()
-
-
-# A plotly figure is rebuilt on unpickling, so the finished figure is shared read-only instead.
-@st.cache_resource(show_spinner="Drawing the latent map…", max_entries=32)
-def latent_map(dataset: str, model_name: str, kind: str, seed: int):
-    view = samplers.latent_map(dataset, model_name, kind, n_samples=N_MAP_SAMPLES, seed=seed)
-    figure = samplers.holes_figure(view, ui.dataset(dataset).classes, height=400)
-    return view, figure
-
-
-@st.cache_data(show_spinner="Decoding the latent grid…", max_entries=16)
-def manifold_png(dataset: str, model_name: str) -> tuple[bytes, str]:
-    model = zoo.frozen(model_name, dataset)
-    grid = samplers.manifold_grid(model, zoo.codes(model_name, dataset), n=15)
-    return plots.grid_png(grid.rows(), scale=3 if SMALL else 1, gap=1 if SMALL else 0), grid.spacing
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def paths(dataset: str, k: int, a, b, steps: int, method: str) -> tuple[list, list[bytes], bytes]:
-    """Interpolation rows, one PNG per row and one of them all, for two images given as arrays (hashed by value,
-    so drawn images cache too)."""
-    rows = samplers.interpolation_rows(dataset, k, samplers.as_image(a), samplers.as_image(b), steps, method)
-    strips = [samplers.as_rows(row.images, steps)[0] for row in rows]
-    return rows, [plots.grid_png([strip], scale=SCALE + 1) for strip in strips], plots.grid_png(strips,
-                                                                                               scale=SCALE + 1)
+    reports = {label: r for label, r in cached.scores(dataset, k, components, temperature).items()
+               if label in sampling_figures.SETUP_COLORS}
+    return quality.class_spread_chart(reports, ui.dataset(dataset).classes, sampling_figures.SETUP_COLORS).to_dict()
 
 
 def score_at(temperature: float) -> None:
@@ -130,12 +72,12 @@ def sample_grids() -> None:
                                      help="The same seed gives the same samples; share the link to show them."))
 
     scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
-    reports = scores(dataset_name, k, components, scored_t)
+    reports = cached.scores(dataset_name, k, components, scored_t)
     blind = reports.get(samplers.SETUPS[0].label)
     for column, setup in zip(st.columns(4, gap="medium"), samplers.SETUPS):
         with column:
             st.markdown(f"**{setup.label}**")
-            png = grid_pngs(dataset_name, setup.label, k, components, seed)[TEMPERATURES.index(temperature)]
+            png = cached.grid_pngs(dataset_name, setup.label, k, components, seed)[TEMPERATURES.index(temperature)]
             st.image(png, width="stretch", output_format="PNG")
             st.caption(DESCRIPTIONS[setup.label].format(
                 gaussians=f"{components} Gaussian{'s' if components != 1 else ''}"))
@@ -151,7 +93,7 @@ def sample_grids() -> None:
                                mime="image/png", key=f"sampling_png_{setup.kind}_{setup.family}")
 
     st.subheader("2 · How good are the samples?")
-    card = reference_card(dataset_name)
+    card = cached.reference_card(dataset_name)
     note, button = st.columns([4, 1], vertical_alignment="center")
     note.markdown(f"A small reference classifier, trained on the {dataset_name} train split "
                   f"({card['test_accuracy']:.1%} test accuracy), looks at {N_SCORED:,} samples per sampler at "
@@ -212,7 +154,7 @@ def holes() -> None:
             continue
         with column:
             used = kind if family == "ae" else "standard"
-            view, figure = latent_map(dataset_name, model_name, used, 0)
+            view, figure = cached.latent_map(dataset_name, model_name, used, 0)
             sampler_name = "N(0, I)" if used == "standard" else "its fitted mixture"
             st.markdown(f"**{family.upper()} ({model_name}), z drawn from {sampler_name}**")
             st.plotly_chart(figure, width="stretch", key=f"sampling_map_{family}")
@@ -222,7 +164,7 @@ def holes() -> None:
             b.metric("Data covered", f"{view.coverage:.0%}", help="Share of real codes with a sample nearby: low "
                      "when the sampler only reaches part of where the data lives.")
             if dims == 2:
-                png, spacing = manifold_png(dataset_name, model_name)
+                png, spacing = cached.manifold_png(dataset_name, model_name)
                 st.image(png, width="stretch", output_format="PNG")
                 st.caption("The decoder on a 15 x 15 grid of codes. " + (
                     "Spaced by the inverse normal CDF: each cell holds the same share of the N(0, I) prior, so "
@@ -278,7 +220,8 @@ def interpolation() -> None:
         st.info("Draw or upload both images (or pick test images) to see the paths.")
         return
     method = method or "linear"
-    rows, row_pngs, strip_png = paths(dataset_name, k, samplers.as_array(x_a), samplers.as_array(x_b), steps, method)
+    rows, row_pngs, strip_png = cached.paths(dataset_name, k, samplers.as_array(x_a), samplers.as_array(x_b), steps,
+                                             method)
     for row, png in zip(rows, row_pngs):
         label_col, image_col = st.columns([1, 7], vertical_alignment="center")
         label_col.markdown(f"**{row.label}**" + (f"  \n{row.label.lower()}-{k}" if row.label != "Pixel blend" else

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.neighbors import NearestNeighbors
-from threadpoolctl import threadpool_limits
 
-from dashboard.core import data, metrics, zoo
+from dashboard.core import data, memo, metrics, zoo
 from dashboard.sampling import quality
-from dashboard.viz import plots
 
 DECODE_BATCH = 1000
 # The temperatures a page offers: few enough to decode every one at once, so moving the slider is a lookup.
@@ -108,10 +104,9 @@ class GaussianMixture(LatentSampler):
         codes = _as_codes(codes)
         mixture = SklearnGaussianMixture(n_components=min(self.n_components, len(codes)), covariance_type="full",
                                          reg_covar=self.reg_covar, max_iter=self.max_iter, random_state=self.seed)
-        # EM on a few thousand small codes is many tiny matrix operations: BLAS threads only add waiting,
-        # which on a busy 2-core server turned a 1 s fit into 20 s.
-        with threadpool_limits(limits=1):
-            mixture.fit(codes)
+        # EM on a few thousand small codes is many tiny matrix operations, where BLAS threads only add waiting (a 1 s
+        # fit took 20 s on a busy two-core server); the app's one thread policy, set at startup, covers it.
+        mixture.fit(codes)
         self.weights_ = mixture.weights_ / mixture.weights_.sum()  # (c,)
         self.means_ = mixture.means_  # (c, k)
         self.covariances_ = mixture.covariances_  # (c, k, k)
@@ -156,17 +151,16 @@ SETUPS = (
     SamplerSetup("AE + Gaussian mixture", "ae", "gmm"),
     SamplerSetup("VAE + N(0, I) prior", "vae", "standard"),
 )
-# The VAE keeps the app's VAE orange; the AE setups are shades of the AE blue, lightest for the blind guess.
-SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "AE + Gaussian mixture":
-                plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"]}
-SAMPLE_NEAR_COLOR = "#111111"
-SAMPLE_HOLE_COLOR = "#E45756"
 
 
-@functools.lru_cache(maxsize=64)
+@memo.shared(maxsize=64)
 def fitted_sampler(dataset: str, model_name: str, kind: str, n_components: int = 10) -> LatentSampler:
-    """A sampler fitted to a shipped model's train codes, cached per process; sample() never changes it."""
-    return make_sampler(kind, n_components).fit(zoo.codes(model_name, dataset, "train").astype(np.float64))
+    """A sampler fitted to a shipped model's train codes, shared by every session; sample() never changes it."""
+    sampler = make_sampler(kind, n_components).fit(zoo.codes(model_name, dataset, "train").astype(np.float64))
+    for value in vars(sampler).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)  # the fitted parameters are shared: a stray write would reach every session
+    return sampler
 
 
 def decode(model: torch.nn.Module, codes: torch.Tensor, batch_size: int = DECODE_BATCH) -> torch.Tensor:
@@ -398,50 +392,15 @@ def grid_axis(n: int, spacing: str, values: np.ndarray | None = None, coverage: 
 
 def manifold_grid(model: torch.nn.Module, codes: np.ndarray | None = None, n: int = 15,
                   spacing: str | None = None) -> ManifoldGrid:
-    """Decode an n-by-n grid over a 2D latent space; a VAE defaults to normal spacing, an AE to its codes' range."""
+    """Decode an n-by-n grid over a 2D latent space.
+
+    A model trained towards a N(0, I) prior (the VAE) defaults to normal spacing, the others to their codes' range.
+    """
     if model.latent_dim != 2:
         raise ValueError(f"A manifold grid needs a 2D latent space; this model has {model.latent_dim}.")
-    spacing = spacing or ("normal" if model.family == "vae" else "range")
+    spacing = spacing or ("normal" if model.has_prior else "range")
     values = None if codes is None else _as_codes(codes)
     z1 = grid_axis(n, spacing, None if values is None else values[:, 0])
     z2 = grid_axis(n, spacing, None if values is None else values[:, 1])[::-1].copy()
     mesh = np.stack(np.meshgrid(z1, z2), axis=-1).reshape(-1, 2)  # (n * n, 2), row-major from the top
     return ManifoldGrid(images=decode(model, torch.from_numpy(mesh)), z1=z1, z2=z2, spacing=spacing)
-
-
-def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: int = 420) -> go.Figure:
-    """Test codes coloured by class with the samples on top: black where data lives, red crosses in holes.
-
-    Two-dimensional spaces are drawn flat (with equal axis scales, so distances look right); three-dimensional
-    ones as a rotatable 3D scatter.
-    """
-    k = view.codes.shape[1]
-    if k not in (2, 3):
-        raise ValueError(f"The holes view draws 2D or 3D latent spaces; this one has {k} dimensions.")
-    sample_groups = [("samples near data", view.samples[~view.in_hole], SAMPLE_NEAR_COLOR, "circle"),
-                     ("samples in holes", view.samples[view.in_hole], SAMPLE_HOLE_COLOR, "x")]
-    if k == 3:
-        fig = plots.latent_scatter_3d(view.codes, view.labels, classes, marker_size=2, height=height, title=title)
-        fig.update_layout(legend={"orientation": "h", "y": -0.02, "x": 0.0, "title": {"text": ""}})
-        for name, points, color, symbol in sample_groups:
-            fig.add_trace(go.Scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2], mode="markers", name=name,
-                                       marker={"size": 3, "color": color, "symbol": symbol},
-                                       hovertemplate=f"{name}<extra></extra>"))
-        return fig
-    fig = go.Figure()
-    for index, name in enumerate(classes):
-        chosen = view.labels == index
-        fig.add_trace(go.Scatter(x=view.codes[chosen, 0], y=view.codes[chosen, 1], mode="markers", name=name,
-                                 marker={"size": 4, "color": plots.CLASS_COLORS[index % len(plots.CLASS_COLORS)],
-                                         "opacity": 0.55},
-                                 hovertemplate=f"class {name}<extra></extra>"))
-    for name, points, color, symbol in sample_groups:
-        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=name,
-                                 marker={"size": 5 if symbol == "x" else 3, "color": color, "symbol": symbol},
-                                 hovertemplate=f"{name}<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
-                      title={"text": title, "x": 0.0, "font": {"size": 14}} if title else None,
-                      legend={"itemsizing": "constant", "orientation": "h", "y": -0.18, "x": 0.0},
-                      xaxis={"title": "z1", "zeroline": True}, yaxis={"title": "z2", "scaleanchor": "x"},
-                      plot_bgcolor="white")
-    return fig

@@ -12,6 +12,7 @@ import torch
 
 from dashboard.core import data, nets, zoo
 from dashboard.sampling import quality, samplers
+from dashboard.viz import sampling_charts, sampling_figures
 
 DIGITS = "digits"
 
@@ -340,21 +341,21 @@ def test_interpolation_rows_and_baselines_on_shipped_digits_models(reference):
 def test_holes_figure_draws_codes_and_both_kinds_of_samples():
     ds = data.load(DIGITS)
     flat = samplers.latent_map(DIGITS, "ae-2", "standard", n_samples=100)
-    figure = samplers.holes_figure(flat, ds.classes)
+    figure = sampling_figures.holes_figure(flat, ds.classes)
     names = [trace.name for trace in figure.data]
     assert names[-2:] == ["samples near data", "samples in holes"] and "0" in names
     assert sum(len(t.x) for t in figure.data[-2:]) == 100
     assert figure.data[0].type == "scatter"
-    deep = samplers.holes_figure(samplers.latent_map(DIGITS, "vae-3", "standard", n_samples=50), ds.classes)
+    deep = sampling_figures.holes_figure(samplers.latent_map(DIGITS, "vae-3", "standard", n_samples=50), ds.classes)
     assert deep.data[-1].type == "scatter3d"
     with pytest.raises(ValueError, match="2D or 3D"):
-        samplers.holes_figure(samplers.latent_map(DIGITS, "ae-8", "standard", n_samples=10), ds.classes)
+        sampling_figures.holes_figure(samplers.latent_map(DIGITS, "ae-8", "standard", n_samples=10), ds.classes)
 
 
 def test_class_spread_chart_has_one_panel_per_sampler():
     reports = {"a": quality.QualityReport(10, 1.0, 0.9, (5, 5, 0), 0.63), "b": quality.QualityReport(10, 2.0, 0.8,
                                                                                                     (0, 0, 10), 0.0)}
-    spec = quality.class_spread_chart(reports, ["x", "y", "z"], {"a": "#111111"}).to_dict()
+    spec = sampling_charts.class_spread_chart(reports, ["x", "y", "z"], {"a": "#111111"}).to_dict()
     assert spec["facet"]["sort"] == ["a", "b"] and spec["columns"] == 2
     shares = {(row["sampler"], row["class"]): row["share"] for row in next(iter(spec["datasets"].values()))}
     assert shares[("a", "x")] == 0.5 and shares[("b", "z")] == 1.0

@@ -1,0 +1,56 @@
+"""Sampling figures: the sampler setups' colours and the latent "holes" map of codes with samples on top."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import plotly.graph_objects as go
+
+from dashboard.viz import plots
+
+if TYPE_CHECKING:
+    from dashboard.sampling.samplers import LatentMap
+
+# The VAE keeps the app's VAE orange; the AE setups are shades of the AE blue, lightest for the blind guess.
+SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "AE + Gaussian mixture":
+                plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"]}
+SAMPLE_NEAR_COLOR = "#111111"
+SAMPLE_HOLE_COLOR = "#E45756"
+
+
+def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: int = 420) -> go.Figure:
+    """Test codes coloured by class with the samples on top: black where data lives, red crosses in holes.
+
+    Two-dimensional spaces are drawn flat (with equal axis scales, so distances look right); three-dimensional
+    ones as a rotatable 3D scatter.
+    """
+    k = view.codes.shape[1]
+    if k not in (2, 3):
+        raise ValueError(f"The holes view draws 2D or 3D latent spaces; this one has {k} dimensions.")
+    sample_groups = [("samples near data", view.samples[~view.in_hole], SAMPLE_NEAR_COLOR, "circle"),
+                     ("samples in holes", view.samples[view.in_hole], SAMPLE_HOLE_COLOR, "x")]
+    if k == 3:
+        fig = plots.latent_scatter_3d(view.codes, view.labels, classes, marker_size=2, height=height, title=title)
+        fig.update_layout(legend={"orientation": "h", "y": -0.02, "x": 0.0, "title": {"text": ""}})
+        for name, points, color, symbol in sample_groups:
+            fig.add_trace(go.Scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2], mode="markers", name=name,
+                                       marker={"size": 3, "color": color, "symbol": symbol},
+                                       hovertemplate=f"{name}<extra></extra>"))
+        return fig
+    fig = go.Figure()
+    for index, name in enumerate(classes):
+        chosen = view.labels == index
+        fig.add_trace(go.Scatter(x=view.codes[chosen, 0], y=view.codes[chosen, 1], mode="markers", name=name,
+                                 marker={"size": 4, "color": plots.CLASS_COLORS[index % len(plots.CLASS_COLORS)],
+                                         "opacity": 0.55},
+                                 hovertemplate=f"class {name}<extra></extra>"))
+    for name, points, color, symbol in sample_groups:
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=name,
+                                 marker={"size": 5 if symbol == "x" else 3, "color": color, "symbol": symbol},
+                                 hovertemplate=f"{name}<extra></extra>"))
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+                      title={"text": title, "x": 0.0, "font": {"size": 14}} if title else None,
+                      legend={"itemsizing": "constant", "orientation": "h", "y": -0.18, "x": 0.0},
+                      xaxis={"title": "z1", "zeroline": True}, yaxis={"title": "z2", "scaleanchor": "x"},
+                      plot_bgcolor="white")
+    return fig
