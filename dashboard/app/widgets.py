@@ -82,11 +82,12 @@ def image_input(key: str, image_shape: tuple[int, int, int], label: str = "Your 
             from streamlit_drawable_canvas import st_canvas
 
             st.caption("Draw one digit, large and centred.")
-            # A new key gives a blank canvas: the component's own toolbar shows only on hover and covers text.
+            # The component's own toolbar (undo, reset) shows only on hover; a plain button under the canvas is a
+            # visible way to start again. A new key gives a blank canvas.
             clears = st.session_state.setdefault(f"{key}_clears", 0)
             canvas = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
                                height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
-                               display_toolbar=False, return_image_data=True, key=f"{key}_canvas_{clears}")
+                               return_image_data=True, key=f"{key}_canvas_{clears}")
             st.button("🧽 Clear the drawing", key=f"{key}_clear", on_click=_clear_canvas, args=(key,))
             pixels = canvas.image_data if canvas is not None else None
             if pixels is None or float(np.asarray(pixels)[..., :3].max(initial=0)) == 0:
