@@ -15,12 +15,11 @@ LEVEL_HELP = {"gaussian": "Standard deviation of the noise added to every pixel 
               "salt-pepper": "Fraction of pixels flipped to pure black or pure white.",
               "mask": "Side of the blanked square, as a fraction of the image side."}
 
-st.title("🧹 Denoising")
-st.markdown("Train an autoencoder on **corrupted inputs with clean targets** and it learns to clean. "
-            "Pick a kind of noise and a strength, and compare the DAE with a plain AE and classical filters.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("denoising")
+dataset_name, ds = ui.page_header(
+    "🧹 Denoising",
+    "Train an autoencoder on **corrupted inputs with clean targets** and it learns to clean. "
+    "Pick a kind of noise and a strength, and compare the DAE with a plain AE and classical filters.",
+    lesson_page="denoising")
 
 try:
     dae_options = denoising.dae_names(dataset_name)

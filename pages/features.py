@@ -8,13 +8,12 @@ from dashboard.app.cached import features as cached
 from dashboard.core import zoo
 from dashboard.viz import features_charts, plots
 
-st.title("🧩 Latent features")
-st.markdown("The autoencoders learned their **code z** from images alone, without a single label. Here that code "
-            "becomes the input of an ordinary scikit-learn classifier that may see only **a few labelled digits**. "
-            "Compare it with the same classifier on **raw pixels** and on **PCA** of the same size.")
-dataset_name = ui.current_dataset()
-ds = ui.dataset(dataset_name)
-ui.lesson("features")
+dataset_name, ds = ui.page_header(
+    "🧩 Latent features",
+    "The autoencoders learned their **code z** from images alone, without a single label. Here that code "
+    "becomes the input of an ordinary scikit-learn classifier that may see only **a few labelled digits**. "
+    "Compare it with the same classifier on **raw pixels** and on **PCA** of the same size.",
+    lesson_page="features")
 
 KIND_LABELS = {"raw": "Raw pixels", "pca": "PCA", "ae": "AE", "vae": "VAE", "dae": "DAE"}
 REFERENCE = "logistic"  # the classifier whose curves are always computed; the benchmark's protocol
