@@ -27,7 +27,7 @@ class PageSpec:
 
 PAGES = [
     PageSpec("Learn", "pages/overview.py", "Overview", "⏳", "overview"),
-    PageSpec("Learn", "pages/latent_space.py", "Latent space", "🗺️", "latent-space"),
+    PageSpec("Learn", "pages/latent-space.py", "Latent space", "🗺️", "latent-space"),
     PageSpec("Learn", "pages/tour.py", "Tour", "🎬", "tour"),
     PageSpec("Learn", "pages/quiz.py", "Quiz", "❓", "quiz"),
     PageSpec("Use cases", "pages/compression.py", "Compression", "🗜️", "compression"),

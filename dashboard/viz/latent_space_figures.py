@@ -1,0 +1,132 @@
+"""Latent space page figures: the maps' atlas and shading as data URIs, the hover component's payload, 3D views."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from dashboard.latent_space import grid as grids
+from dashboard.viz import plots
+
+SHADE_COLOR = (76, 120, 168)  # the app's AE blue: dense regions of the code space
+SHADE_MAX_ALPHA = 150  # of 255: the dots on top must stay readable over the densest shading
+CONFIDENCE_MAX_ALPHA = 120
+
+
+def _png_uri(image: Image.Image, **options) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True, **options)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def atlas_uri(atlas: np.ndarray, levels: int = grids.ATLAS_LEVELS) -> str:
+    """The atlas's grey levels as a palette PNG (4 bits a pixel for 16 levels) whose palette maps level -> grey."""
+    image = Image.fromarray(np.asarray(atlas, dtype=np.uint8), mode="P")
+    greys = [round(i * 255 / (levels - 1)) for i in range(levels)]
+    image.putpalette([g for grey in greys for g in (grey, grey, grey)])
+    return _png_uri(image, bits=4 if levels <= 16 else 8)
+
+
+def density_uri(log_density: np.ndarray) -> str:
+    """(n, n) log-density -> a translucent blue PNG: opaque where training codes crowd, clear in the holes."""
+    values = np.asarray(log_density, dtype=np.float64)
+    top = float(values.max())
+    # Six e-folds below the peak count as empty: holes read as holes instead of as a faint wash.
+    share = np.clip((values - (top - 6.0)) / 6.0, 0.0, 1.0)
+    rgba = np.zeros((*values.shape, 4), np.uint8)
+    rgba[..., :3] = SHADE_COLOR
+    rgba[..., 3] = (share * SHADE_MAX_ALPHA).astype(np.uint8)
+    return _png_uri(Image.fromarray(rgba, mode="RGBA"))
+
+
+def confidence_uri(predicted: np.ndarray, confidence: np.ndarray) -> str:
+    """(n, n) class and confidence -> each cell in its class's colour, the more opaque the surer the classifier."""
+    colors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in plots.CLASS_COLORS], np.uint8)
+    rgba = np.zeros((*np.shape(predicted), 4), np.uint8)
+    rgba[..., :3] = colors[np.asarray(predicted) % len(colors)]
+    # Below 50% the classifier is guessing; fade those cells out completely.
+    rgba[..., 3] = (np.clip((np.asarray(confidence) - 0.5) / 0.5, 0, 1) * CONFIDENCE_MAX_ALPHA).astype(np.uint8)
+    return _png_uri(Image.fromarray(rgba, mode="RGBA"))
+
+
+def map_payload(grid: grids.MapGrid, codes: np.ndarray, labels: np.ndarray, classes: list[str], title: str) -> dict:
+    """Everything the hover component draws for one map, JSON-ready; it never changes after the map is made.
+
+    Markers travel separately (marks_payload), so a click or a drawing does not send the atlas again.
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    height, width = grid.image_shape
+    payload = {
+        "kind": "map",
+        "map": grid.model_name.split("-")[0],
+        "title": title,
+        "extent": [round(v, 5) for v in grid.extent.as_list()],
+        "n": grid.n,
+        "cell": [height, width],
+        "atlas": atlas_uri(grid.atlas),
+        "shades": {"density": density_uri(grid.density),
+                   "classifier": confidence_uri(grid.predicted, grid.confidence)},
+        # Per cell, row by row: what the classifier reads, so the hover can name it without asking the server.
+        "predicted": grid.predicted.astype(int).ravel().tolist(),
+        "confidence": np.round(grid.confidence.ravel() * 100).astype(int).tolist(),
+        "points": np.round(codes, 3).ravel().tolist(),  # x0, y0, x1, y1, ...
+        "labels": np.asarray(labels).astype(int).tolist(),
+        "classes": [str(c) for c in classes],
+        "colors": plots.CLASS_COLORS,
+    }
+    payload["id"] = hashlib.sha256(repr(sorted(payload.items())).encode()).hexdigest()[:16]
+    return payload
+
+
+def marks_payload(family: str, pin: tuple[float, float] | None = None, own: np.ndarray | None = None,
+                  sigma: np.ndarray | None = None, sample: np.ndarray | None = None) -> dict:
+    """The small, changing part of a map: the pinned point, the visitor's code, its σ ellipse and a resampled z."""
+    def point(value):
+        return None if value is None else [round(float(v), 4) for v in np.asarray(value)[:2]]
+
+    return {"kind": "marks", "map": family, "pin": point(pin), "own": point(own), "sigma": point(sigma),
+            "sample": point(sample)}
+
+
+def payload_bytes(payload: dict) -> int:
+    """What the payload weighs as the JSON Streamlit sends."""
+    import json
+
+    return len(json.dumps(payload).encode())
+
+
+# ---------------------------------------------------------------- 3D codes
+
+def codes_3d(points: np.ndarray, labels: np.ndarray, classes: list[str], ranges: np.ndarray, height: int = 460
+             ) -> go.Figure:
+    """The test codes of a 3-number model in their own axes, fixed to the sliders' ranges so the view stays put."""
+    figure = plots.latent_scatter_3d(points, labels, classes, highlight=np.zeros((0, 3)), height=height,
+                                     marker_size=2)
+    for trace in figure.data:
+        trace.marker.opacity = 0.35  # the moving marker must show through the clusters
+    axes = {f"{axis}axis": {"range": [float(lo), float(hi)], "title": f"z{i + 1}", "autorange": False}
+            for i, (axis, (lo, hi)) in enumerate(zip("xyz", ranges))}
+    figure.update_layout(scene={**axes, "aspectmode": "cube"}, uirevision="keep-camera",
+                         legend={"itemsizing": "constant"})
+    return figure
+
+
+def with_marker(base: go.Figure, z: np.ndarray, name: str = "current z") -> dict:
+    """The base figure as a dict plus one big marker at z; copying the dict is far cheaper than a new Figure."""
+    spec = base.to_dict()
+    spec["data"] = [*spec["data"], {
+        "type": "scatter3d", "x": [float(z[0])], "y": [float(z[1])], "z": [float(z[2])], "name": name,
+        "mode": "markers", "hovertemplate": f"{name}<extra></extra>",
+        "marker": {"size": 11, "color": plots.HIGHLIGHT_COLOR, "symbol": "diamond",
+                   "line": {"width": 3, "color": "white"}}}]
+    return spec
+
+
+def strips_png(rows: np.ndarray, scale: int) -> bytes:
+    """Rows of images (m, s, H, W) in [0, 1] as one PNG grid."""
+    return plots.grid_png([list(row) for row in np.asarray(rows)], scale=scale)
