@@ -12,6 +12,7 @@ SEED_LIMIT = 1_000_000  # seeds run 1..SEED_LIMIT-1; "Try again" steps through t
 ATTEMPT_KEY = "quiz_attempt"
 ROUND_KEY = "quiz_round"  # bumps on every fresh attempt, so each attempt's radio buttons start empty
 FOCUS_KEY = "quiz_focus"  # id of the question a page's "Check yourself" link pointed at
+ROUNDS = ("short", "all")
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,6 +39,14 @@ def try_again() -> None:
     st.session_state.pop(FOCUS_KEY, None)
 
 
+def marked_choice(question: quiz.Question, index: int, feedback: quiz.Feedback) -> str:
+    """A choice's text, marked after an answer: ✅ the right one, ❌ a wrong pick."""
+    text = question.choices[index]
+    if index == feedback.answer:
+        return f"✅ **{text}**" + (" · your answer" if index == feedback.chosen else " · the right answer")
+    return f"❌ {text} · your answer" if index == feedback.chosen else f"◽ {text}"
+
+
 def show_feedback(question: quiz.Question, feedback: quiz.Feedback) -> None:
     if feedback.correct:
         st.success("**Right.**", icon="✅")
@@ -53,11 +62,22 @@ st.title("❓ Quiz")
 st.markdown((paths.ASSETS_DIR / "lessons" / "quiz.md").read_text(encoding="utf-8"))
 
 try:
-    questions = load_questions()
+    all_questions = load_questions()
+    short = quiz.short_round(all_questions)
 except quiz.QuizError as exc:
     st.error(f"The quiz could not be loaded, so there is nothing to answer yet.\n\n{exc}", icon="🚫")
     st.stop()
-ids = {q.id for q in questions}
+ids = {q.id for q in all_questions}
+linked = st.query_params.get("q")  # a page's "Check yourself" link; the entry point drops it from the URL after
+round_key = ui.url_key("quiz_set", "round", "short", ROUNDS)
+if linked in ids and linked not in {q.id for q in short}:
+    st.session_state[round_key] = "all"  # the linked question is only in the full set
+st.segmented_control("Questions", ROUNDS, key=round_key, width="stretch",
+                     format_func=lambda r: f"Short round · {len(short)}" if r == "short"
+                     else f"All {len(all_questions)} questions",
+                     help="The short round asks the lesson's core ideas and one question per page; "
+                          "the full set goes deeper on every page.")
+questions = short if st.session_state[round_key] == "short" else all_questions
 
 seed = st.session_state[ui.url_key("quiz_seed", "seed", 1, cast=seed_from_link)]
 attempt: quiz.Attempt | None = st.session_state.get(ATTEMPT_KEY)
@@ -68,7 +88,6 @@ if attempt is None or attempt.seed != seed or attempt.source != tuple(questions)
     st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
 round_number = st.session_state[ROUND_KEY]
 
-linked = st.query_params.get("q")  # a page's "Check yourself" link; the entry point drops it from the URL after
 if linked is not None:
     if linked in ids:
         st.session_state[FOCUS_KEY] = linked
@@ -77,7 +96,7 @@ if linked is not None:
         st.warning(f"The link points to a quiz question called `{shown_id}`, which does not exist; "
                    "here is the whole quiz instead.", icon="🔗")
 focus = st.session_state.get(FOCUS_KEY)
-number_of = {q.id: n for n, q in enumerate(questions, start=1)}  # file numbers, as the pages' links name them
+number_of = {q.id: n for n, q in enumerate(questions, start=1)}  # lesson order, whatever the round
 shown = sorted(attempt.questions, key=lambda q: q.id != focus)  # the linked question first, the rest in order
 
 score = attempt.score
@@ -96,9 +115,12 @@ for question in shown:
         st.markdown(f"**{number_of[question.id]}. {question.question}**")
         widget_key = f"quiz_{round_number}_{question.id}"
         feedback = attempt.feedback(question.id)
-        st.radio(question.question, list(range(len(question.choices))), index=None, key=widget_key,
-                 format_func=lambda i, q=question: q.choices[i], on_change=record, args=(question.id, widget_key),
-                 disabled=feedback is not None, label_visibility="collapsed")
+        if feedback is None:
+            st.radio(question.question, list(range(len(question.choices))), index=None, key=widget_key,
+                     format_func=lambda i, q=question: q.choices[i], on_change=record,
+                     args=(question.id, widget_key), label_visibility="collapsed")
+        else:  # the first answer is final: the choices become a marked list of what was picked and what is right
+            st.markdown("\n".join(f"- {marked_choice(question, i, feedback)}" for i in range(len(question.choices))))
         if feedback is not None:
             show_feedback(question, feedback)
 

@@ -57,11 +57,11 @@ def _quiz_questions() -> list:
 def quiz_links(page: str) -> None:
     """Links to the quiz question(s) that check this page's idea."""
     try:
-        questions = [(n, q) for n, q in enumerate(_quiz_questions(), start=1) if q.page == page]
+        questions = [q for q in _quiz_questions() if q.page == page]
     except (OSError, ValueError):
         return
-    for number, question in questions[:2]:
-        st.page_link("pages/quiz.py", label=f"Check yourself: quiz question {number}, “{question.question}”",
+    for question in questions[:2]:
+        st.page_link("pages/quiz.py", label=f"Check yourself in the quiz: “{question.question}”",
                      icon="❓", query_params={"q": question.id})
 
 

@@ -29,6 +29,11 @@ TOPICS = (
     "metrics",  # how to read PSNR, SSIM, AUROC and friends
     "limits",  # where a method stops working
 )
+# The default short round, about five minutes: the lesson's four core ideas (what the bottleneck forces, what a
+# high reconstruction error says, why a plain AE samples badly, what the code is for), then one question for each
+# page those four do not already cover. The full set is one click away.
+SHORT_ROUND = ("bottleneck-learns", "high-error-means", "ae-prior-samples", "why-rebuild-input",
+               "compression-beats-pca", "dae-training", "features-few-labels", "hover-shows-decoder")
 REQUIRED_TOPICS = ("bottleneck", "reconstruction-error", "ae-sampling", "vae", "uses")
 
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -146,6 +151,15 @@ def load(path: Path | str = QUIZ_PATH) -> list[Question]:
     except json.JSONDecodeError as exc:
         raise QuizError(f"The quiz file {path} is not valid JSON: {exc}") from exc
     return validate(raw)
+
+
+def short_round(questions: Sequence[Question]) -> list[Question]:
+    """The questions of the short round, in the file's order (which follows the pages); QuizError if one is gone."""
+    known = {q.id for q in questions}
+    missing = [qid for qid in SHORT_ROUND if qid not in known]
+    if missing:
+        raise QuizError(f"The short round names questions the quiz file lacks: {', '.join(missing)}.")
+    return [q for q in questions if q.id in SHORT_ROUND]
 
 
 def shuffle_choices(question: Question, seed: int) -> Question:

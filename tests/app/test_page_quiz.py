@@ -10,7 +10,7 @@ from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
 
 N_QUESTIONS = len(quiz.load())
-
+N_SHORT = len(quiz.SHORT_ROUND)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -21,8 +21,27 @@ def radio_for(app: AppTest, question: quiz.Question):
     return app.radio(key=f"quiz_{app.session_state['quiz_round']}_{question.id}")
 
 
-def test_answers_get_instant_feedback_and_a_running_score():
+def answered_keys(app: AppTest, attempt: quiz.Attempt) -> list[str]:
+    shown = {r.key for r in app.radio}
+    return [q.id for q in attempt.questions if f"quiz_{app.session_state['quiz_round']}_{q.id}" not in shown]
+
+
+def test_the_short_round_comes_first_and_the_full_set_is_one_click_away():
     app = open_page("quiz")
+    assert_no_exception(app)
+    attempt: quiz.Attempt = app.session_state["quiz_attempt"]
+    assert [q.id for q in attempt.questions] == [q.id for q in quiz.short_round(quiz.load())]
+    assert metrics(app)["Answered"] == f"0 of {N_SHORT}" and 6 <= N_SHORT <= 10
+    assert {q.page for q in attempt.questions} >= set(quiz.USE_CASE_PAGES)  # one per use case at least
+    assert app.query_params["round"] in ("short", ["short"])
+    app.segmented_control(key="quiz_set").set_value("all").run()
+    assert_no_exception(app)
+    assert metrics(app)["Answered"] == f"0 of {N_QUESTIONS}"
+    assert app.query_params["round"] in ("all", ["all"])
+
+
+def test_answers_get_instant_feedback_and_a_running_score():
+    app = open_page("quiz", query={"round": "all"})
     assert_no_exception(app)
     assert metrics(app) == {"Score": "–", "Answered": f"0 of {N_QUESTIONS}"}
     attempt: quiz.Attempt = app.session_state["quiz_attempt"]
@@ -36,13 +55,16 @@ def test_answers_get_instant_feedback_and_a_running_score():
     assert metrics(app) == {"Score": "1 right", "Answered": f"1 of {N_QUESTIONS}"}
     assert [s.value for s in app.success] == ["**Right.**"]
     assert first.explanation in texts(app)
-    assert radio_for(app, first).disabled  # the first answer is final
+    assert answered_keys(app, attempt) == [first.id]  # the first answer is final: no radio to change it
+    assert f"✅ **{first.correct_choice}** · your answer" in texts(app)
     links = app.get("page_link")
     assert [link.proto.label for link in links] == [f"See it live on the {navigation.by_key(first.page).title} page"]
 
     wrong = (second.answer + 1) % len(second.choices)
     radio_for(app, second).set_value(wrong).run()
     assert_no_exception(app)
+    assert f"❌ {second.choices[wrong]} · your answer" in texts(app)  # what was picked, and what was right
+    assert f"✅ **{second.correct_choice}** · the right answer" in texts(app)
     assert metrics(app) == {"Score": "1 right", "Answered": f"2 of {N_QUESTIONS}"}
     [error] = app.error
     assert "Not quite" in error.value and f"the answer is “{second.correct_choice}”" in error.value
@@ -61,7 +83,7 @@ def test_answers_get_instant_feedback_and_a_running_score():
 
 
 def test_a_full_round_ends_with_a_summary():
-    app = open_page("quiz")
+    app = open_page("quiz", query={"round": "all"})
     attempt: quiz.Attempt = app.session_state["quiz_attempt"]
     for n, question in enumerate(attempt.questions):
         # All right but the last, which is answered wrong.
@@ -77,11 +99,12 @@ def test_a_full_round_ends_with_a_summary():
 
 def test_a_page_link_to_one_question_puts_it_first_and_keeps_the_seed():
     target = quiz.load()[7]
+    assert target.id not in quiz.SHORT_ROUND  # so the link must open the full set
     app = open_page("quiz", query={"q": target.id, "seed": "42"})
     assert_no_exception(app)
     assert app.radio[0].key.endswith(target.id)
     assert "pointed to" in app.caption[0].value
-    assert f"**8. {target.question}**" in texts(app)  # numbered as the pages' "Check yourself" links name it
+    assert f"**8. {target.question}**" in texts(app)  # numbered in lesson order
     attempt: quiz.Attempt = app.session_state["quiz_attempt"]
     assert attempt.seed == 42
     assert [q.choices for q in attempt.questions] == [q.choices for q in quiz.shuffled(quiz.load(), 42, order=False)]
