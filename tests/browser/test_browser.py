@@ -19,7 +19,7 @@ def visit(browser_page, path: str, shot: str):
     server.wait_until_rendered(page)
     page.wait_for_timeout(500)  # let charts and the canvas component paint before the screenshot
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    server.full_page_screenshot(page, str(ARTIFACTS / f"{shot}.png"))
     errors = page.locator("[data-testid=stException]")
     assert errors.count() == 0, errors.first.inner_text()
     return page
@@ -43,3 +43,28 @@ def test_shared_link_restores_the_dataset(browser_page):
     page = visit(browser_page, "?dataset=digits&image=5", "shared-link")
     assert "scikit-learn 8x8 digits" in page.locator("[data-testid=stSidebar]").inner_text()
     assert page.locator("[data-testid=stNumberInput] input").first.input_value() == "5"
+
+
+@pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda s: s.url_path)
+def test_page_fits_a_phone_in_the_dark_theme(browser_page, spec):
+    """At 390 px nothing may be wider than the screen, the sidebar starts closed, and the dark theme renders."""
+    base, desktop = browser_page
+    phone = desktop.context.browser.new_page(viewport={"width": 390, "height": 844}, color_scheme="dark",
+                                             is_mobile=True, has_touch=True)
+    try:
+        phone.goto(f"{base}/{spec.address}")
+        server.wait_until_rendered(phone, sidebar=False)
+        phone.wait_for_timeout(800)
+        ARTIFACTS.mkdir(exist_ok=True)
+        server.full_page_screenshot(phone, str(ARTIFACTS / f"phone-dark-{spec.url_path}.png"))
+        errors = phone.locator("[data-testid=stException]")
+        assert errors.count() == 0, errors.first.inner_text()
+        sidebar_right = phone.evaluate("() => document.querySelector('[data-testid=stSidebar]')"
+                                       ".getBoundingClientRect().right")
+        assert sidebar_right <= 0, "the sidebar starts open and covers the page"
+        assert server.wider_than_the_screen(phone) == []
+        background = phone.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stApp]'))"
+                                    ".backgroundColor")
+        assert background == "rgb(17, 22, 29)", background  # .streamlit/config.toml's [theme.dark]
+    finally:
+        phone.close()

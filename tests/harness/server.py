@@ -73,9 +73,10 @@ def running_app(timeout_s: float = 90.0, env: dict | None = None) -> Iterator[tu
         log.close()
 
 
-def wait_until_rendered(page, timeout_ms: float = 120_000) -> None:
-    """Wait for the sidebar and main title, then for the script to finish its run."""
-    page.wait_for_selector("[data-testid=stSidebar] [data-testid=stSelectbox]", timeout=timeout_ms)
+def wait_until_rendered(page, timeout_ms: float = 120_000, sidebar: bool = True) -> None:
+    """Wait for the sidebar (unless it starts closed, as on a phone) and main title, then for the run to finish."""
+    if sidebar:
+        page.wait_for_selector("[data-testid=stSidebar] [data-testid=stSelectbox]", timeout=timeout_ms)
     page.wait_for_selector("[data-testid=stMain] h1", timeout=timeout_ms)
     page.wait_for_selector(READY_SELECTOR, timeout=timeout_ms)
 
@@ -113,3 +114,32 @@ def cold_start(visit_paths: list[str]) -> tuple[float, float | None]:
         memory = rss_mb(process) if visit_paths else None
         browser.close()
     return seconds, memory
+
+
+def full_page_screenshot(page, path: str) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its main block, so grow the viewport to fit it first."""
+    size = page.viewport_size
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 80, 16_000)})
+    page.wait_for_timeout(400)  # charts re-lay out to the new size
+    page.screenshot(path=path)
+    page.set_viewport_size(size)
+
+
+def wider_than_the_screen(page) -> list[str]:
+    """Elements of the main block that stick out past the viewport's right edge (empty when everything fits)."""
+    return page.evaluate("""() => {
+        const limit = window.innerWidth + 1;
+        const main = document.querySelector('[data-testid=stMain]');
+        const found = [];
+        if (main.scrollWidth > limit) found.push(`main block scrollWidth ${main.scrollWidth} > ${window.innerWidth}`);
+        for (const el of main.querySelectorAll('[data-testid=stElementContainer]')) {
+            const box = el.getBoundingClientRect();
+            if (box.width > 0 && box.right > limit) {
+                const kind = el.firstElementChild ? el.firstElementChild.getAttribute('data-testid') : '?';
+                found.push(`${kind} reaches ${Math.round(box.right)} px`);
+            }
+        }
+        return found.slice(0, 10);
+    }""")
