@@ -17,32 +17,21 @@ the page the URL names; the bare page then stops.
 from __future__ import annotations
 
 import contextlib
-import os
 import runpy
 from collections.abc import Iterator
 
 import streamlit as st
 
-from dashboard.core import paths
+from dashboard.core import paths, threads
 
 ENTRY_POINT = "streamlit_app.py"
 FRAMED_KEY = "_entry_point_ran"
-# Pages run small batches for many visitors at once; one thread per operation avoids the oversubscription that
-# made a 36-image decode take 550 ms instead of 15 ms on a busy two-core server. LATENT_LAB_TORCH_THREADS
-# changes it; the training CLI, the benchmark and the tests do not import this module and keep the defaults.
-TORCH_THREADS_ENV = "LATENT_LAB_TORCH_THREADS"
 
 
 @st.cache_resource(show_spinner=False)
 def configure_process() -> int:
-    """Set the server's thread policy once per process (cached, so no later session thread changes it)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    threads = int(os.environ.get(TORCH_THREADS_ENV, "1"))
-    torch.set_num_threads(threads)
-    threadpool_limits(limits=threads)  # scikit-learn's BLAS follows the same policy
-    return threads
+    """The server's thread policy (dashboard.core.threads), applied on the first run of the process."""
+    return threads.apply_serving_policy()
 
 
 @contextlib.contextmanager

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from dashboard.core import threads
+
 from . import discover, run, to_markdown
 
 
@@ -14,6 +16,8 @@ def main() -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--only", nargs="*", help=f"sections to run: {', '.join(discover())}")
     args = parser.parse_args()
+    # Speed rows describe the app, so the benchmark runs under the server's thread policy.
+    print(f"threads per operation: {threads.apply_serving_policy()} (the server's policy)")
     rows = run(quick=args.quick, only=args.only)
     print(to_markdown(rows))
     if args.json:

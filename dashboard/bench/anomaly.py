@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from collections.abc import Iterator
 
 import numpy as np
-import torch
 
 from dashboard import anomaly
-from dashboard.app import frame
-from dashboard.core import data
+from dashboard.core import data, threads
 from tests.harness.apptest import rerun_ms
 
 from . import Row, section
@@ -22,22 +17,6 @@ DEEP_SVDD_MNIST_MEAN = 0.948  # one-class mean AUROC on full MNIST, Ruff et al.,
 QUICK_DIGITS = (1, 5)  # an easy digit and the hardest one, so --quick still shows the spread
 RERUN_TARGET_MS = 200.0
 THRESHOLD_POSITIONS = (0.1, 0.35, 0.6, 0.2, 0.5)  # fractions of the slider's range, one per measured rerun
-
-
-@contextlib.contextmanager
-def _threads_like_the_server() -> Iterator[int]:
-    """Train with the server's torch thread count, so that the time row is what a visitor waits for.
-
-    The benchmark is a command line with no sessions, so it may set the process's threads for a while; the app sets
-    them once at startup (dashboard.app.frame), and detector training itself never touches them.
-    """
-    before = torch.get_num_threads()
-    threads = int(os.environ.get(frame.TORCH_THREADS_ENV, "1"))
-    torch.set_num_threads(threads)
-    try:
-        yield threads
-    finally:
-        torch.set_num_threads(before)
 
 
 def _baseline_note(split: anomaly.Split, extra: dict[str, float]) -> tuple[str, dict[str, float]]:
@@ -53,8 +32,7 @@ def _digit_rows(scenario: str, quick: bool) -> list[Row]:
     rows, per_method, seconds = [], {}, []
     for digit in digits:
         split = anomaly.make_split(DATASET, scenario, digit)
-        with _threads_like_the_server() as threads:
-            result = anomaly.train_detector(split, config)
+        result = anomaly.train_detector(split, config)
         seconds.append(result.seconds)
         evaluation = anomaly.evaluate(result.model, split, anomaly.DEFAULT_SCORE)
         mse = anomaly.auroc(split.y_test, anomaly.anomaly_scores(result.model, split.x_test, "mse"))
@@ -77,7 +55,7 @@ def _digit_rows(scenario: str, quick: bool) -> list[Row]:
     n_train = len(anomaly.make_split(DATASET, scenario, digits[0]).x_train)
     rows.append(Row(name, "detector training time per digit (median)", float(np.median(seconds)), "s",
                     note=f"{n_train} training images, {config.epochs_for(n_train)} epochs, CPU with "
-                         f"{threads} torch thread(s) as on the server (shared machine, see uptime)"))
+                         f"{threads.serving_threads()} torch thread(s) as on the server (shared machine, see uptime)"))
     return rows
 
 
