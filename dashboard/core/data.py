@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from dashboard.core import memo
 
 SPLIT_SEED = 0
 # Images at most this many pixels high get the light network and no shift augmentation.
@@ -232,7 +233,7 @@ def _load_online(name: str) -> Dataset:
     return _to_dataset(name, images, labels, classes, train_idx, test_idx, 255.0)
 
 
-@functools.lru_cache(maxsize=4)
+@memo.shared(maxsize=4)
 def _load_cached(name: str) -> Dataset:
     if name == "mnist-5k":
         return _load_mnist_5k()
