@@ -164,3 +164,106 @@ def explore() -> None:
 
 
 explore()
+
+# ---------------------------------------------------------------- 4 · three numbers: a point in a room
+st.subheader("4 · Three numbers: move a point through the code space")
+three_d_models = [name for name in ("ae-3", "vae-3") if name in shipped]
+
+
+def jump_to_image(model_name: str, keys: list[str]) -> None:
+    """Put the sliders on a random test image's code: a natural place to start exploring from."""
+    index = int(np.random.default_rng().integers(len(ds.x_test)))
+    code = zoo.codes(model_name, dataset_name, "test")[index]
+    for key, value in zip(keys, code):
+        st.session_state[key] = float(round(float(value), 2))
+    st.session_state["latent_3d_from"] = index
+
+
+@st.fragment
+def three_d() -> None:
+    if not three_d_models:
+        st.info("This view needs the 3-number models (ae-3, vae-3), which this dataset does not ship.")
+        return
+    model_name = st.segmented_control(
+        "Model", three_d_models, key=ui.url_key("latent_3d_model", "m3", three_d_models[0], three_d_models),
+        help="ae-3: plain autoencoder with a 3-number code; vae-3: variational.") or three_d_models[0]
+    ranges = cached.slider_ranges(dataset_name, model_name)
+    keys = [f"latent_3d_{model_name}_z{i + 1}" for i in range(3)]
+    start = zoo.codes(model_name, dataset_name, "test")[0]
+    for key, value in zip(keys, start):
+        st.session_state.setdefault(key, float(round(float(value), 2)))
+    plot_col, control_col = st.columns([3, 2], gap="large")
+    with control_col:
+        for i, key in enumerate(keys):
+            low, high = (float(round(v, 1)) for v in ranges[i])
+            st.session_state[key] = min(max(st.session_state[key], low), high)
+            st.slider(f"z{i + 1}", low, high, step=0.05, key=key, format="%.2f")
+        st.button("🎲 Start from a random test digit", key="latent_3d_jump", on_click=jump_to_image,
+                  args=(model_name, keys), width="stretch")
+        z = tuple(float(st.session_state[key]) for key in keys)
+        image, predicted, confidence = cached.decode_with_verdict(dataset_name, model_name, z)
+        picture, words = st.columns([1, 1], vertical_alignment="center")
+        picture.image(plots.to_pixels(image, SCALE), caption="decode at z", output_format="PNG")
+        words.metric("Classifier reads", ds.classes[predicted], f"{confidence:.0%} sure", delta_color="off",
+                     delta_arrow="off")
+        origin = st.session_state.get("latent_3d_from")
+        words.caption(f"Started from test digit #{origin}." if origin is not None else
+                      "Started from test digit #0.")
+    with plot_col:
+        st.plotly_chart(figures.with_marker(cached.base_3d(dataset_name, model_name), np.asarray(z)),
+                        width="stretch", key="latent_3d_plot")
+        st.caption(f"The {len(ds.x_test):,} test digits' codes under {model_name}, coloured by class; the black "
+                   "diamond is the z of the sliders. Drag to rotate. Each slider moves one of the three numbers; "
+                   "the decode beside it is computed exactly on every move.")
+    ui.sync_url(partial=True)
+
+
+three_d()
+
+# ---------------------------------------------------------------- 5 · sixteen numbers: principal directions
+st.subheader("5 · Sixteen numbers: move along the directions that matter")
+big_models = [name for name in ("ae-16", "vae-16") if name in shipped]
+N_DIRECTIONS = 4
+
+
+@st.fragment
+def sixteen() -> None:
+    if not big_models:
+        st.info("This view needs the 16-number models (ae-16, vae-16), which this dataset does not ship.")
+        return
+    pick_col, model_col = st.columns([2, 1], vertical_alignment="bottom")
+    with model_col:
+        model_name = st.segmented_control(
+            "Model", big_models, key=ui.url_key("latent_pc_model", "m16", big_models[0], big_models),
+            help="The 16-number plain autoencoder or VAE.") or big_models[0]
+    with pick_col:
+        index = ui.pick_test_index("latent_pc_image", len(ds.x_test))
+    steps_col, picture_col = st.columns([1, 2], gap="large")
+    with steps_col:
+        steps = [st.slider(f"Direction {i + 1}", -3.0, 3.0, 0.0, step=0.25, key=f"latent_pc_{i}",
+                           help="How far to move along this direction, in standard deviations of the training "
+                                "codes along it.") for i in range(N_DIRECTIONS)]
+    found_png, shares = cached.direction_strips(dataset_name, model_name, index, THUMB + 1)
+    z = cached.moved_code(dataset_name, model_name, index, tuple(steps))
+    image, predicted, confidence = cached.decode_with_verdict(dataset_name, model_name, z)
+    with picture_col:
+        a, b, c = st.columns(3)
+        a.image(plots.to_pixels(ds.x_test[index], SCALE), caption=f"test digit #{index}", output_format="PNG")
+        start_image, *_ = cached.decode_with_verdict(dataset_name, model_name,
+                                                     tuple(map(float, zoo.codes(model_name, dataset_name,
+                                                                                "test")[index])))
+        b.image(plots.to_pixels(start_image, SCALE), caption="decode of its code", output_format="PNG")
+        c.image(plots.to_pixels(image, SCALE), caption=f"moved: reads {ds.classes[predicted]} "
+                f"({confidence:.0%})", output_format="PNG")
+    strip_col, _ = st.columns([3, 2])
+    strip_col.image(found_png, output_format="PNG",
+                    caption="Each row moves the code along one direction alone, from −2 to +2 standard deviations "
+                            "(the middle column is the digit's own code). Shares of the codes' variance: " +
+                            ", ".join(f"direction {i + 1}: {share:.0%}" for i, share in enumerate(shares)) + ".")
+    st.caption(f"{model_name} has 16 numbers per code: too many to draw, but the training codes vary much more "
+               "along a few directions than the rest (principal component analysis finds them). Moving along them "
+               "changes strokes the model cares about; along the others, little happens.")
+    ui.sync_url(partial=True)
+
+
+sixteen()

@@ -5,7 +5,7 @@
 
 const STORE = (window.__latentLabMaps = window.__latentLabMaps || { views: {}, marks: {}, shade: "density" });
 const VIEWS = new WeakMap(); // parentElement -> view, so a rerun with the same data keeps the built map
-const SIDE_PX = 132; // preview column
+const SIDE_PX = 108; // preview column
 const MAX_PLOT_PX = 380;
 const MIN_PLOT_PX = 220;
 
@@ -75,6 +75,7 @@ function buildMap(parent, data) {
   let marks = null;
   let cursor = null; // [row, col] under the pointer or the keyboard
   let trigger = () => {};
+  let hovered = false; // until the visitor points somewhere, the preview shows the pinned point or the centre
 
   const cellOf = (z) => [
     Math.min(n - 1, Math.max(0, Math.floor((y1 - z[1]) / side * n))),
@@ -165,6 +166,13 @@ function buildMap(parent, data) {
     setMarks(next) {
       marks = next || null;
       view.drawBase();
+      if (!hovered) view.showResting();
+    },
+    showResting() {
+      if (!atlas.complete || !atlas.naturalWidth) return;
+      if (marks && marks.pin) show(marks.pin, "pinned: ");
+      else show([(x0 + x1) / 2, (y0 + y1) / 2], "map centre: ");
+      drawOver(null);
     },
     drawBase() {
       const ctx = base.getContext("2d");
@@ -198,7 +206,7 @@ function buildMap(parent, data) {
     },
     resize() {
       const width = root.clientWidth;
-      const beside = width - SIDE_PX - 16;
+      const beside = width - SIDE_PX - 12;
       size = Math.round(Math.max(Math.min(beside >= MIN_PLOT_PX ? beside : width, MAX_PLOT_PX), 120));
       const ratio = window.devicePixelRatio || 1;
       for (const canvas of [base, over]) {
@@ -226,7 +234,11 @@ function buildMap(parent, data) {
     trigger("pin", { z: [Number(z[0].toFixed(3)), Number(z[1].toFixed(3))] });
   }
 
-  over.addEventListener("pointermove", (event) => show(pointerZ(event), ""));
+  over.addEventListener("pointermove", (event) => {
+    hovered = true;
+    show(pointerZ(event), "");
+  });
+  over.addEventListener("pointerleave", () => drawOver(null)); // the last decode stays beside the map
   over.addEventListener("click", (event) => pin(pointerZ(event)));
   plot.addEventListener("keydown", (event) => {
     const steps = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
@@ -247,8 +259,7 @@ function buildMap(parent, data) {
     Object.values(STORE.views).forEach((v) => v.drawBase());
   }));
 
-  atlas.onload = () => show(marks && marks.pin ? marks.pin : [(x0 + x1) / 2, (y0 + y1) / 2], marks && marks.pin ?
-    "pinned: " : "centre: ");
+  atlas.onload = () => view.showResting();
   atlas.src = data.atlas;
   new ResizeObserver(() => view.resize()).observe(root);
   view.resize();

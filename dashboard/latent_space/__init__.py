@@ -7,9 +7,13 @@ from dashboard.latent_space.grid import (
     atlas_psnr,
     cell_centres,
     cell_of,
+    central_cells,
     decode,
     extent_for,
+    hole_share,
+    line_across,
     map_grid,
+    readable_share,
 )
 from dashboard.latent_space.probe import (
     MAP_FAMILIES,
@@ -29,5 +33,6 @@ from dashboard.latent_space.probe import (
 )
 
 __all__ = ["GRID_SIDE", "MAP_FAMILIES", "NO_PIN", "Directions", "Extent", "MapGrid", "OwnCode", "Pin",
-           "PinnedResult", "atlas_psnr", "cell_centres", "cell_of", "decode", "direction_strips", "directions",
-           "extent_for", "map_grid", "move", "own_code", "parse_pin", "pinned", "resample", "slider_ranges"]
+           "PinnedResult", "atlas_psnr", "cell_centres", "cell_of", "central_cells", "decode", "direction_strips",
+           "directions", "extent_for", "hole_share", "line_across", "map_grid", "move", "own_code", "parse_pin",
+           "pinned", "readable_share", "resample", "slider_ranges"]

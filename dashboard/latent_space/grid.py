@@ -15,7 +15,7 @@ ATLAS_LEVELS = 16  # grey levels shipped to the browser: a 4-bit PNG, about half
 MARGIN = 0.12  # share of the codes' range added on each side, so the pointer can wander a little past the data
 PRIOR_REACH = 3.0  # a VAE's map always shows its N(0, I) prior out to three standard deviations
 CLIP_PERCENTILE = 0.5  # a few stray codes must not stretch the map and squeeze the clusters into a corner
-DENSITY_BANDWIDTH = 0.08  # KDE bandwidth as a share of the map's side: smooth, yet narrow enough to show the holes
+DENSITY_BANDWIDTH = 0.04  # KDE bandwidth as a share of the map's side: smooth, yet narrow enough to show the holes
 
 
 @dataclass(frozen=True)
@@ -169,14 +169,24 @@ def atlas_psnr(grid: MapGrid, model: torch.nn.Module, n_points: int = 200, seed:
     return metrics.psnr_per_image(torch.from_numpy(shown[:, None]), torch.from_numpy(exact[:, None]))
 
 
-def hole_share(grid: MapGrid, percentile: float = 5.0) -> float:
-    """Share of the map's cells sparser than all but `percentile`% of training codes: places the decoder rarely saw."""
-    return float(np.mean(grid.density < np.percentile(grid.train_log_density, percentile)))
+def central_cells(grid: MapGrid, codes: np.ndarray, percentile: float = 5.0) -> np.ndarray:
+    """(n, n) mask of the cells inside the box that holds the middle of the codes on each axis (5th to 95th
+    percentile): where the data lives, so that maps of different extents are compared on like ground."""
+    codes = np.asarray(codes, dtype=np.float64)
+    lo, hi = np.percentile(codes, percentile, axis=0), np.percentile(codes, 100 - percentile, axis=0)
+    centres = cell_centres(grid.extent, grid.n)
+    return ((centres >= lo) & (centres <= hi)).all(axis=1).reshape(grid.n, grid.n)
 
 
-def readable_share(grid: MapGrid, confidence: float = 0.9) -> float:
-    """Share of the map's cells whose decode the reference classifier reads with at least this confidence."""
-    return float(np.mean(grid.confidence >= confidence))
+def hole_share(grid: MapGrid, mask: np.ndarray, percentile: float = 5.0) -> float:
+    """Share of the masked cells sparser than all but `percentile`% of training codes: places the decoder rarely
+    saw during training."""
+    return float(np.mean(grid.density[mask] < np.percentile(grid.train_log_density, percentile)))
+
+
+def readable_share(grid: MapGrid, mask: np.ndarray, confidence: float = 0.9) -> float:
+    """Share of the masked cells whose decode the reference classifier reads with at least this confidence."""
+    return float(np.mean(grid.confidence[mask] >= confidence))
 
 
 def line_across(grid: MapGrid, k: int = 10) -> np.ndarray:

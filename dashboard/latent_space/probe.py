@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+import dashboard.latent_space.grid as grids
 from dashboard.core import data, memo, zoo
-from dashboard.latent_space import grid as grids
 from dashboard.sampling import quality
 
 MAP_FAMILIES = ("ae", "vae")  # the two maps, side by side: a plain AE and a VAE with 2-number codes

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from dashboard import anomaly, denoising, features
+from dashboard import anomaly, denoising, features, latent_space
 from dashboard.core import baselines, data, metrics, zoo
 from dashboard.lesson.quiz import PAGES
 from dashboard.sampling import quality, samplers
@@ -39,7 +39,17 @@ STOPS: tuple[Stop, ...] = (
                  "to rebuild the image from that code alone.",
         look_at="The three panels x → z → x̂: the image becomes 16 numbers in the bar chart and comes back as "
                 "a slightly softer copy of the digit, with the error printed below.",
-        minutes=2.0,
+        minutes=1.5,
+    ),
+    Stop(
+        page="latent-space",
+        title="The latent space",
+        takeaway="Every point of the code space decodes to an image, but only near the training codes was the "
+                 "decoder taught what to draw, and a VAE's prior pulls its codes together where a plain "
+                 "autoencoder may leave gaps.",
+        look_at="The two maps side by side: sweep the pointer across a gap on the AE map and then on the VAE map, "
+                "and watch the picture beside each map.",
+        minutes=1.0,
     ),
     Stop(
         page="compression",
@@ -86,7 +96,7 @@ STOPS: tuple[Stop, ...] = (
                  "a VAE or a density fitted to the codes gets that right, a plain autoencoder with N(0, I) does not.",
         look_at="The sample grids side by side: smudges from the plain autoencoder with N(0, I), recognisable digits "
                 "from the VAE and the fitted mixture, with the FID-like distance under each.",
-        minutes=1.5,
+        minutes=1.0,
     ),
     Stop(
         page="quiz",
@@ -179,6 +189,28 @@ def _overview(dataset: str) -> Highlight:
                  Figure("Error (MSE)", f"{metrics.mse(x, x_hat):.4f}", "Mean squared pixel error on these images.")),
         rows=(("Input x", x), (f"Rebuilt x̂ from {LATENT} numbers (ae-{LATENT})", x_hat)),
         caption=f"One test digit of each class, never seen in training, squeezed to {LATENT} numbers and rebuilt.")
+
+
+def _latent_space(dataset: str) -> Highlight:
+    grids, masks = {}, {}
+    for family in latent_space.MAP_FAMILIES:
+        grids[family] = latent_space.map_grid(f"{family}-2", dataset)
+        masks[family] = latent_space.central_cells(grids[family], zoo.codes(f"{family}-2", dataset, "train"))
+    numbers = [Figure(f"{f.upper()}: holes", f"{latent_space.hole_share(grids[f], masks[f]):.0%}",
+                      "Share of grid points, in the box where the middle 90% of training codes lie on each axis, "
+                      "that are sparser than 95% of the training codes.") for f in grids]
+    numbers += [Figure(f"{f.upper()}: readable", f"{latent_space.readable_share(grids[f], masks[f]):.0%}",
+                       "Share of the same grid points whose decode the reference classifier reads with 90% "
+                       "confidence or more.") for f in grids]
+    return Highlight(
+        title="Two 2-number code spaces, decoded on a 64 × 64 grid",
+        numbers=tuple(numbers),
+        rows=tuple((f"{family}-2 across the middle of its map",
+                    torch.from_numpy(latent_space.line_across(grid, N_SHOWN))[:, None])
+                   for family, grid in grids.items()),
+        caption="Each row decodes ten evenly spaced points on a horizontal line through the middle of a map, "
+                "data or not. The numbers count grid points inside the box where each model's training codes "
+                "mostly lie, so the two maps are compared on the ground their data covers.")
 
 
 def _compression(dataset: str) -> Highlight:
@@ -285,8 +317,8 @@ def _sampling(dataset: str) -> Highlight:
 
 
 HIGHLIGHTS: dict[str, Callable[[str], Highlight]] = {
-    "overview": _overview, "compression": _compression, "denoising": _denoising, "anomaly": _anomaly,
-    "features": _features, "sampling": _sampling,
+    "overview": _overview, "latent-space": _latent_space, "compression": _compression, "denoising": _denoising,
+    "anomaly": _anomaly, "features": _features, "sampling": _sampling,
 }
 
 

@@ -36,8 +36,8 @@ def density_uri(log_density: np.ndarray) -> str:
     """(n, n) log-density -> a translucent blue PNG: opaque where training codes crowd, clear in the holes."""
     values = np.asarray(log_density, dtype=np.float64)
     top = float(values.max())
-    # Six e-folds below the peak count as empty: holes read as holes instead of as a faint wash.
-    share = np.clip((values - (top - 6.0)) / 6.0, 0.0, 1.0)
+    # Five e-folds below the peak count as empty: holes read as holes instead of as a faint wash.
+    share = np.clip((values - (top - 5.0)) / 5.0, 0.0, 1.0)
     rgba = np.zeros((*values.shape, 4), np.uint8)
     rgba[..., :3] = SHADE_COLOR
     rgba[..., 3] = (share * SHADE_MAX_ALPHA).astype(np.uint8)

@@ -285,7 +285,7 @@ def test_attempt_can_keep_the_question_order_and_shuffle_only_choices(questions)
 def test_tour_is_well_formed_and_fits_the_demo():
     assert tour.validate() == []
     assert [stop.page for stop in tour.STOPS] == [
-        "overview", "compression", "denoising", "anomaly", "features", "sampling", "quiz"]
+        "overview", "latent-space", "compression", "denoising", "anomaly", "features", "sampling", "quiz"]
     assert sum(stop.minutes for stop in tour.STOPS) <= tour.DEMO_MINUTES
 
 

@@ -74,3 +74,16 @@ def direction_strips(dataset: str, model_name: str, index: int, scale: int) -> t
     start = zoo.codes(model_name, dataset, "test")[index]
     strips = latent_space.direction_strips(zoo.frozen(model_name, dataset), found, start)
     return figures.strips_png(strips, scale), found.explained.tolist()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def slider_ranges(dataset: str, model_name: str) -> np.ndarray:
+    return latent_space.slider_ranges(model_name, dataset)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def moved_code(dataset: str, model_name: str, index: int, steps: tuple[float, ...]) -> tuple[float, ...]:
+    """A test image's code moved along the principal directions of the training codes."""
+    found = latent_space.directions(model_name, dataset)
+    start = zoo.codes(model_name, dataset, "test")[index]
+    return tuple(float(v) for v in latent_space.move(start, found, np.asarray(steps)))
