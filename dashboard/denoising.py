@@ -23,6 +23,9 @@ SWEEP_IMAGES = 200  # digits behind each point of the noise-level sweep
 SWEEP_LEVELS = 10  # points per sweep curve
 NOISY_KEY = "noisy"  # the corrupted input itself, scored like a method so every table shows the starting point
 NOISY_LABEL = "Noisy input"
+# The level each noise type opens at on the page, and the one the tour quotes: strong enough that the methods differ.
+DEFAULT_LEVELS = {"gaussian": 0.5, "salt-pepper": 0.1, "mask": 0.4}
+DEFAULT_NOISE = "gaussian"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from dashboard.core import corrupt
 from dashboard.viz import denoising_charts, plots
 
 NOISE_LABELS = {"gaussian": "Gaussian", "salt-pepper": "Salt & pepper", "mask": "Block"}
-DEFAULT_LEVELS = {"gaussian": 0.5, "salt-pepper": 0.1, "mask": 0.4}
 LEVEL_HELP = {"gaussian": "Standard deviation of the noise added to every pixel (pixels run from 0 to 1).",
               "salt-pepper": "Fraction of pixels flipped to pure black or pure white.",
               "mask": "Side of the blanked square, as a fraction of the image side."}
@@ -31,7 +30,14 @@ except Exception as exc:  # noqa: BLE001 - any missing model means the page cann
 
 
 def denoise_level(raw: str, noise: str) -> float:
-    """A level from a shared link, checked against the slider's range (ValueError falls back to the default)."""
+    """A level from a shared link, checked against the slider's range (ValueError falls back to the default).
+
+    A level belongs to the noise type in the same link: each type has its own slider, seeded from the link once, and
+    the first time the visitor switches to another type the link still names the previous one, whose level (0.02 of
+    Gaussian, say) would be a nearly clean grid of salt and pepper. That type opens at its own default instead.
+    """
+    if st.query_params.get("noise", denoising.DEFAULT_NOISE) != noise:
+        return denoising.DEFAULT_LEVELS[noise]
     value = round(float(raw), 2)
     if not max(corrupt.LEVEL_RANGES[noise][0], 0.02) <= value <= corrupt.LEVEL_RANGES[noise][1]:
         raise ValueError(f"{value} is outside the range")
@@ -43,12 +49,12 @@ def lab() -> None:
     left, middle, right, far = st.columns([3, 3, 2, 1], vertical_alignment="bottom")
     noise = left.segmented_control(
         "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get,
-        key=ui.url_key("denoising_noise", "noise", "gaussian", corrupt.NOISE_TYPES))
-    noise = noise or "gaussian"
+        key=ui.url_key("denoising_noise", "noise", denoising.DEFAULT_NOISE, corrupt.NOISE_TYPES))
+    noise = noise or denoising.DEFAULT_NOISE
     low, high = corrupt.LEVEL_RANGES[noise]
     level_key = f"denoising_level_{noise}"
     level = middle.slider("Noise level", max(low, 0.02), high, step=0.02, help=LEVEL_HELP[noise],
-                          key=ui.url_key(level_key, "level", DEFAULT_LEVELS[noise],
+                          key=ui.url_key(level_key, "level", denoising.DEFAULT_LEVELS[noise],
                                          cast=lambda raw: denoise_level(raw, noise)))
     dae_name = right.selectbox("Denoising model", dae_options,
                                key=ui.url_key("denoising_dae", "dae", default_dae, dae_options),
@@ -62,6 +68,14 @@ def lab() -> None:
     result = cached.comparison(noise, float(level), seed, config)
     labels = result.column_labels(config)
     st.subheader("Side by side")
+    plain, noisy_psnr = result.score("plain-ae"), result.score(denoising.NOISY_KEY).psnr
+    outcome = (f"worse than the noisy input it was given ({plain.psnr:.1f} dB against {noisy_psnr:.1f} dB)"
+               if plain.psnr < noisy_psnr else f"barely better than its input ({plain.psnr - noisy_psnr:+.1f} dB)")
+    # The plain AE's blobs look like a rendering bug unless the page says, right here, what they are.
+    st.caption(f"The **AE** column is a plain autoencoder ({denoising.plain_ae_name(config)}) trained on clean "
+               "digits only, there as the control. It never saw noise, so it treats the noise as part of the "
+               f"digit and rebuilds it, often as white blobs: {outcome}. The **DAE** has the same design but "
+               "learned from noisy inputs with clean targets.")
     # Headers in their own row, so a long name that wraps cannot push its images out of line.
     for column, label in zip(st.columns(len(labels)), labels):
         column.markdown(f"**{label.split(' (')[0]}**", help=label if " (" in label else None)

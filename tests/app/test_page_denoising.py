@@ -59,3 +59,51 @@ def test_own_image_is_corrupted_and_cleaned_and_bad_files_are_refused():
     app.file_uploader(key="denoising_own_upload").upload("seven.png", digit_png(), "image/png").run()
     assert_no_exception(app)
     assert "PSNR against your clean image" in texts(app)
+
+
+def query_value(app, param: str) -> str:
+    value = app.query_params[param]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_a_level_belongs_to_its_noise_type_and_never_leaks_into_another():
+    # Gaussian at 0.02 is kept in the link; Salt & pepper and Block must still open at their own defaults.
+    app = open_page("denoising")
+    app.slider(key="denoising_level_gaussian").set_value(0.02).run()
+    assert query_value(app, "level") == "0.02"
+    for noise, default in (("salt-pepper", 0.1), ("mask", 0.4)):
+        app.button_group(key="denoising_noise").set_value(noise).run()
+        assert_no_exception(app)
+        assert app.slider(key=f"denoising_level_{noise}").value == default
+        assert query_value(app, "noise") == noise and query_value(app, "level") == str(default)
+        assert metric(app, "Best method here") == "DAE"  # a real corruption, which the DAE cleans best
+    app.button_group(key="denoising_noise").set_value("gaussian").run()
+    assert app.slider(key="denoising_level_gaussian").value in (0.02, 0.5)  # its own last value or its default
+
+    # A level in a link belongs to the noise type in the same link.
+    linked = open_page("denoising", query={"noise": "mask", "level": "0.3"})
+    assert linked.slider(key="denoising_level_mask").value == 0.3
+    linked.button_group(key="denoising_noise").set_value("gaussian").run()
+    assert_no_exception(linked)
+    assert linked.slider(key="denoising_level_gaussian").value == 0.5
+    assert query_value(linked, "level") == "0.5"
+
+
+def test_a_caption_right_above_the_grid_says_what_the_plain_ae_column_is():
+    app = open_page("denoising")
+    assert_no_exception(app)
+    # Every element in page order, as "Kind:value", to check where the caption sits.
+    order = [type(node).__name__ + ":" + str(getattr(node, "value", "")) for node in _walk(app.main)]
+    heading = next(i for i, text in enumerate(order) if text == "Subheader:Side by side")
+    caption = next(i for i, text in enumerate(order) if text.startswith("Caption:") and "plain autoencoder" in text)
+    first_image = next(i for i, text in enumerate(order) if text.startswith("Image"))
+    assert heading < caption < first_image
+    said = order[caption]
+    assert "ae-32" in said and "never saw noise" in said and "worse than the noisy input" in said
+
+
+def _walk(node):
+    """The elements under a block, depth first, in the order the page shows them."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _walk(child)
