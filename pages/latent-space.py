@@ -35,6 +35,10 @@ def clear_pin() -> None:
     st.session_state[PIN_KEY] = latent_space.NO_PIN
 
 
+def next_sample() -> None:
+    st.session_state[SEED_KEY] = st.session_state.get(SEED_KEY, 0) + 1
+
+
 def pin_from_link(text: str) -> str:
     """A link's pin, checked against this dataset's maps; anything else raises and falls back with a notice."""
     return text if text == latent_space.NO_PIN else str(latent_space.parse_pin(text, cached.extents(dataset_name)))
@@ -152,9 +156,7 @@ def explore() -> None:
             note.caption(f"The VAE's encoder is unsure by σ = ({vae.sigma[0]:.2f}, {vae.sigma[1]:.2f}). **Resample** "
                          "draws z = μ + σ·ε again, with fresh noise ε, and decodes it: the wobble is the "
                          "uncertainty the VAE was trained with. A plain AE has one fixed code and nothing to resample.")
-            if button.button("🎲 Resample", key="latent_resample", width="stretch"):
-                st.session_state[SEED_KEY] = own["seed"] + 1
-                st.rerun(scope="fragment")
+            button.button("🎲 Resample", key="latent_resample", width="stretch", on_click=next_sample)
             csv = ui.codes_csv(np.stack([ae.mean, vae.mean]), extra={
                 "model": ["ae-2", "vae-2"], "sigma1": [np.nan, vae.sigma[0]], "sigma2": [np.nan, vae.sigma[1]]})
             st.download_button("⬇️ Codes (CSV)", csv, file_name=f"{dataset_name}_your_digit_codes.csv",
