@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from dashboard.core import baselines, data, metrics, nets, train, zoo
+from dashboard.core import baselines, checkpoints, data, metrics, nets, recipes, train, zoo
 
 from . import Row, section
 
@@ -51,19 +51,25 @@ def speed(quick: bool) -> list[Row]:
         rows.append(Row("core: speed", f"{family}-16 training throughput (CPU)", result.images_per_second,
                         "img/s", note=result.device))
 
-    # The 5-minute target is about the core zoo; extra checkpoints that pages added have their own cards.
-    cards = [zoo.read_card(n, DATASET) for n in zoo.names(DATASET) if n in zoo.ZOO_NAMES]
+    # The 5-minute target is about the core zoo; dae-64 and the reference classifier have their own, longer recipes.
+    cards = [zoo.read_card(n, DATASET) for n in recipes.CORE_ZOO]
     shipped_seconds = sum(c["train_seconds"] for c in cards)
     devices = sorted({c["device"] for c in cards})
-    rows.append(Row("core: speed", f"shipped {DATASET} zoo training time ({len(cards)} models)", shipped_seconds,
-                    "s", "<= 300 on 2 CPU cores", shipped_seconds <= 300, f"from model cards; {', '.join(devices)}"))
+    rows.append(Row("core: speed", f"shipped {DATASET} core zoo training time ({len(cards)} models)",
+                    shipped_seconds, "s", "<= 300 on 2 CPU cores", shipped_seconds <= 300,
+                    f"from model cards; {', '.join(devices)}"))
+    every = [checkpoints.read_card(checkpoints.files_for(zoo.folder_for(DATASET), plan.name)[0])
+             for plan in recipes.table() if plan.dataset == DATASET]
+    rows.append(Row("core: speed", f"every shipped {DATASET} file's training time ({len(every)} files)",
+                    sum(c["train_seconds"] for c in every), "s",
+                    note="from model cards; rebuild with python -m dashboard.core.build"))
     if not quick:
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
-            for name in zoo.ZOO_NAMES:
+            for name in recipes.CORE_ZOO:
                 zoo.train_and_save(name, DATASET, folder=folder, device="cpu")
             seconds = time.perf_counter() - start
-        rows.append(Row("core: speed", f"{DATASET} zoo retrained from scratch, wall clock", seconds, "s",
+        rows.append(Row("core: speed", f"{DATASET} core zoo retrained from scratch, wall clock", seconds, "s",
                         "<= 300 on 2 CPU cores", seconds <= 300, "includes model-card evaluation"))
     rows.append(gpu_epoch())
     return rows

@@ -1,21 +1,25 @@
-"""Autoencoder and VAE networks built from one config dataclass, with a shared interface."""
+"""The networks: autoencoder families and the reference classifier, each rebuilt from one config dataclass."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-FAMILIES = ("ae", "vae", "dae")
+from dashboard.core import corrupt, data
+
+Parts = dict[str, torch.Tensor]  # named pieces of a loss, detached, for logging
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything needed to rebuild a network; stored in each checkpoint's model card."""
+    """Everything needed to rebuild an autoencoder; stored in each checkpoint's model card."""
 
-    family: str = "ae"  # "ae", "vae" or "dae" (an AE trained on corrupted input, clean target)
+    family: str = "ae"  # a key of AUTOENCODERS: "ae", "vae" or "dae" (an AE trained on corrupted input)
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (channels, height, width) of the input
     latent_dim: int = 16  # size of the bottleneck code z
     channels: tuple[int, ...] = (32, 64, 64)  # conv widths; each conv halves the side (rounding up)
@@ -52,8 +56,14 @@ def _conv_sides(side: int, n_layers: int) -> list[int]:
 class Autoencoder(nn.Module):
     """Conv encoder -> dense bottleneck z -> mirrored transposed-conv decoder, sigmoid output."""
 
+    family: ClassVar[str] = "ae"
+    has_prior: ClassVar[bool] = False  # whether decoding z ~ N(0, I) is meant to give plausible images
+    config_defaults: ClassVar[dict] = {}  # what default_config sets for this family beyond the sizes
+
     def __init__(self, config: ModelConfig):
         super().__init__()
+        if config.family != self.family:
+            raise ValueError(f"A {self.family!r} network cannot hold a {config.family!r} config; use nets.build.")
         self.config = config
         in_ch, height, width = config.image_shape
         self.heights = _conv_sides(height, len(config.channels))
@@ -88,10 +98,6 @@ class Autoencoder(nn.Module):
         return self.config.latent_dim
 
     @property
-    def family(self) -> str:
-        return self.config.family
-
-    @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
@@ -114,7 +120,12 @@ class Autoencoder(nn.Module):
         """Reconstruct: decode(encode(x)), images in [0, 1]."""
         return self.decode(self.encode(x))
 
-    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_pair(self, images: torch.Tensor, labels: torch.Tensor | None,
+                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """What one training step feeds in and aims for: a plain AE rebuilds its input."""
+        return images, images
+
+    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, Parts]:
         """Mean per-pixel binary cross-entropy of the reconstruction of x against target (default x)."""
         target = x if target is None else target
         logits = self.decode_logits(self.encode(x))
@@ -145,8 +156,24 @@ class Autoencoder(nn.Module):
         return stages
 
 
+class DenoisingAutoencoder(Autoencoder):
+    """A plain AE's network trained to rebuild the clean image from a corrupted copy."""
+
+    family: ClassVar[str] = "dae"
+    # A mix of noise types teaches one model to clean Gaussian, salt-and-pepper and occlusion alike.
+    config_defaults: ClassVar[dict] = {"noise": "mixed", "noise_level": 1.0}
+
+    def training_pair(self, images: torch.Tensor, labels: torch.Tensor | None,
+                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Corrupted input, clean target; the noise comes from the training generator, so a rerun repeats it."""
+        return corrupt.apply(images, self.config.noise, self.config.noise_level, generator=generator), images
+
+
 class VariationalAutoencoder(Autoencoder):
     """A VAE: the encoder outputs a Gaussian posterior; the loss adds a KL term to a N(0, I) prior."""
+
+    family: ClassVar[str] = "vae"
+    has_prior: ClassVar[bool] = True
 
     def _latent_outputs(self) -> int:
         return 2 * self.config.latent_dim
@@ -160,7 +187,7 @@ class VariationalAutoencoder(Autoencoder):
         """The posterior mean, so that encode is deterministic like a plain AE's."""
         return self.encode_distribution(x)[0]
 
-    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, Parts]:
         """Negative ELBO per pixel: summed BCE plus beta times KL, divided by the pixel count."""
         target = x if target is None else target
         mu, logvar = self.encode_distribution(x)
@@ -173,16 +200,106 @@ class VariationalAutoencoder(Autoencoder):
         return total, {"loss": total.detach(), "recon": (recon / n_pixels).detach(), "kl": kl.detach()}
 
 
-def build(config: ModelConfig) -> Autoencoder:
-    """The network for a config; AE and DAE share an architecture, the VAE adds a variance head."""
-    return VariationalAutoencoder(config) if config.family == "vae" else Autoencoder(config)
+# The order is the display order (AE first) and the order of FAMILIES.
+AUTOENCODERS: dict[str, type[Autoencoder]] = {cls.family: cls for cls in
+                                              (Autoencoder, VariationalAutoencoder, DenoisingAutoencoder)}
+FAMILIES = tuple(AUTOENCODERS)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """The reference classifier's architecture; stored in its JSON card (the training recipe sits beside it)."""
+
+    family: str = "classifier"  # the NETWORKS key, so that a card says which network its config builds
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (channels, height, width) of the input
+    n_classes: int = 10  # number of output classes
+    channels: tuple[int, ...] = (16, 32)  # conv widths; each block halves the side with a max-pool
+    features: int = 64  # width of the penultimate layer, the space the Fréchet distance is measured in
+
+    def __post_init__(self):
+        if self.family != ReferenceClassifier.family:
+            raise ValueError(f"A classifier config has family {ReferenceClassifier.family!r}, not {self.family!r}.")
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "channels", tuple(self.channels))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ClassifierConfig:
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+class ReferenceClassifier(nn.Module):
+    """Conv blocks -> dense feature layer -> class logits; the feature layer stands in for Inception's pool."""
+
+    family: ClassVar[str] = "classifier"
+
+    def __init__(self, config: ClassifierConfig):
+        super().__init__()
+        self.config = config
+        in_ch, height, width = config.image_shape
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip((in_ch, *config.channels[:-1]), config.channels):
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)]
+            height, width = math.ceil(height / 2), math.ceil(width / 2)
+        self.conv = nn.Sequential(*layers)
+        self.to_features = nn.Sequential(nn.Flatten(), nn.Linear(config.channels[-1] * height * width,
+                                                                 config.features), nn.ReLU())
+        self.head = nn.Linear(config.features, config.n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] -> penultimate activations (N, features)."""
+        return self.to_features(self.conv(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))  # (N, n_classes) logits
+
+    def training_pair(self, images: torch.Tensor, labels: torch.Tensor | None,
+                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images in, their labels as the target."""
+        if labels is None:
+            raise ValueError("The classifier trains on labelled images; pass y_train.")
+        return images, labels
+
+    def loss(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, Parts]:
+        """Mean cross-entropy of the class logits against integer labels (N,)."""
+        value = F.cross_entropy(self(x), target)
+        return value, {"loss": value.detach()}
+
+
+Network = Autoencoder | ReferenceClassifier
+NetworkConfig = ModelConfig | ClassifierConfig
+# Every network a checkpoint may hold, by the family its config names; build and the checkpoint loader use it.
+NETWORKS: dict[str, type[Network]] = {**AUTOENCODERS, ReferenceClassifier.family: ReferenceClassifier}
+CONFIGS: dict[str, type[NetworkConfig]] = {**{family: ModelConfig for family in AUTOENCODERS},
+                                           ReferenceClassifier.family: ClassifierConfig}
+
+
+def config_from_dict(values: dict) -> NetworkConfig:
+    """The config a card stores, as the dataclass of the network it names (family "ae" when unnamed)."""
+    family = values.get("family", "ae")
+    if family not in CONFIGS:
+        raise ValueError(f"Unknown network family {family!r}; expected one of {tuple(CONFIGS)}.")
+    return CONFIGS[family].from_dict(values)
+
+
+def build(config: NetworkConfig) -> Network:
+    """The network for a config, looked up by its family; weights freshly initialised from torch's global RNG."""
+    return NETWORKS[config.family](config)
 
 
 def default_config(family: str, latent_dim: int, image_shape: tuple[int, int, int], **overrides) -> ModelConfig:
     """Sizes that suit the image: tiny 8x8 digits get a lighter conv stack than 28x28 MNIST."""
-    small = image_shape[1] <= 16
-    base = {"channels": (16, 32), "hidden": 64} if small else {"channels": (32, 64, 64), "hidden": 128}
-    if family == "dae":
-        # A mix of noise types teaches one model to clean Gaussian, salt-and-pepper and occlusion alike.
-        base.update(noise="mixed", noise_level=1.0)
+    base = {"channels": (16, 32), "hidden": 64} if data.is_small(image_shape) else {"channels": (32, 64, 64),
+                                                                                     "hidden": 128}
+    if family not in AUTOENCODERS:
+        raise ValueError(f"Unknown family {family!r}; expected one of {FAMILIES}.")
+    base.update(AUTOENCODERS[family].config_defaults)
     return ModelConfig(family=family, latent_dim=latent_dim, image_shape=tuple(image_shape), **{**base, **overrides})
+
+
+def default_classifier_config(image_shape: tuple[int, int, int], n_classes: int = 10) -> ClassifierConfig:
+    """Tiny 8x8 digits get wider convs: they cost little at that size and the classifier needs every pixel."""
+    channels = (32, 64) if data.is_small(image_shape) else (16, 32)
+    return ClassifierConfig(image_shape=tuple(image_shape), n_classes=n_classes, channels=channels)

@@ -1,17 +1,16 @@
-"""One training loop for every model family, and the CLI that builds the shipped model zoo."""
+"""One training loop for every network: the autoencoder families and the reference classifier alike."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from dashboard.core import corrupt, data, nets
+from dashboard.core import nets
 
 ProgressFn = Callable[[int, int, float], None]  # (epoch done, epochs in total, mean train loss)
 StopFn = Callable[[], bool]
@@ -19,22 +18,30 @@ StopFn = Callable[[], bool]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained; stored in the model card next to the network config."""
+    """How a network is trained; stored in the model card next to the network config."""
 
     epochs: int = 30  # passes over the training split
     batch_size: int = 128  # images per optimiser step (a GPU run may raise it)
     lr: float = 3e-3  # peak learning rate of the one-cycle schedule
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    warmup: float = 0.15  # share of the steps spent raising the learning rate (one-cycle pct_start)
     shift: int = 2  # largest random translation in pixels (light augmentation); 0 turns it off
     seed: int = 0  # seeds weights, batch order, augmentation and noise
     device: str = "auto"  # "auto" picks CUDA when present, else "cpu"
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
 
 @dataclass
 class TrainResult:
-    """A trained model (eval mode, on the CPU) and what happened while training it."""
+    """A trained network (eval mode, on the CPU) and what happened while training it."""
 
-    model: nets.Autoencoder
+    model: nets.Network
     history: list[float] = field(default_factory=list)  # mean train loss per finished epoch
     seconds: float = 0.0
     device: str = "cpu"
@@ -75,20 +82,28 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
-def train(model_config: nets.ModelConfig, x_train: torch.Tensor, config: TrainConfig = TrainConfig(),
-          progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> TrainResult:
-    """Train a fresh network on images (N, C, H, W) in [0, 1]; the whole set stays on the device."""
+def train(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: TrainConfig = TrainConfig(),
+          progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+          y_train: torch.Tensor | None = None) -> TrainResult:
+    """Train a fresh network on images (N, C, H, W) in [0, 1] (and labels (N,) for a classifier).
+
+    The network says what a step feeds in and aims for (training_pair) and how far off it is (loss), so this loop
+    has no family branches. Random draws come in a fixed order from one generator seeded by config.seed: batch
+    order, then per step the shift, then whatever training_pair draws (a DAE's corruption); torch's global RNG,
+    seeded just before the network is built, gives the initial weights and a VAE's reparameterisation noise.
+    """
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     model = nets.build(model_config).to(device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
     x_all = x_train.to(device)  # batching by index on the device beats a DataLoader for in-memory data
+    y_all = None if y_train is None else y_train.to(device)
     n = len(x_all)
     steps_per_epoch = math.ceil(n / config.batch_size)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch), pct_start=0.15)
+        optimiser, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch), pct_start=config.warmup)
     result = TrainResult(model=model, device=device_label(device))
     start = time.perf_counter()
     model.train()
@@ -96,18 +111,17 @@ def train(model_config: nets.ModelConfig, x_train: torch.Tensor, config: TrainCo
         order = torch.randperm(n, generator=generator, device=device)
         running = torch.zeros((), device=device)
         for step in range(steps_per_epoch):
-            clean = x_all[order[step * config.batch_size:(step + 1) * config.batch_size]]
+            index = order[step * config.batch_size:(step + 1) * config.batch_size]
+            images = x_all[index]  # (B, C, H, W)
             if config.shift:
-                clean = random_shift(clean, config.shift, generator)
-            inputs = clean
-            if model_config.family == "dae":
-                inputs = corrupt.apply(clean, model_config.noise, model_config.noise_level, generator=generator)
-            loss, _ = model.loss(inputs, target=clean)
+                images = random_shift(images, config.shift, generator)
+            inputs, target = model.training_pair(images, None if y_all is None else y_all[index], generator)
+            loss, _ = model.loss(inputs, target)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
-            running += loss.detach() * len(clean)
+            running += loss.detach() * len(images)
         result.history.append(float(running) / n)  # one sync per epoch, not per step
         result.epochs_done = epoch + 1
         if progress:
@@ -121,47 +135,3 @@ def train(model_config: nets.ModelConfig, x_train: torch.Tensor, config: TrainCo
     result.images_per_second = n * result.epochs_done / max(result.seconds, 1e-9)
     result.model = model.cpu().eval()
     return result
-
-
-def default_train_config(name: str, dataset: str, **overrides) -> TrainConfig:
-    """Recipes sized so the whole mnist-5k zoo trains in under five minutes on two CPU cores.
-
-    Tiny 8x8 digits need many short epochs and no shifting: one pixel is an eighth of the image.
-    """
-    recipe = {"epochs": 120, "batch_size": 64, "shift": 0} if dataset == "digits" else {"epochs": 30}
-    return TrainConfig(**{**recipe, **overrides})
-
-
-def main(argv: list[str] | None = None) -> None:
-    from dashboard.core import baselines, zoo
-
-    parser = argparse.ArgumentParser(description="Train the shipped autoencoders and write them to models/.")
-    parser.add_argument("--dataset", default=data.DEFAULT_DATASET, choices=data.DATASETS)
-    parser.add_argument("--models", default="all", help="comma-separated names such as ae-16,vae-2, or 'all'")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--epochs", type=int, default=None, help="override every model's epoch count")
-    parser.add_argument("--out", default=None, help="folder to write to (default: models/<dataset>/)")
-    args = parser.parse_args(argv)
-
-    names = zoo.ZOO_NAMES if args.models == "all" else [n.strip() for n in args.models.split(",")]
-    ds = data.load(args.dataset)
-    print(f"Training {len(names)} models on {args.dataset} ({len(ds.x_train)} images) "
-          f"on {device_label(pick_device(args.device))}")
-    print("| name | epochs | seconds | device | test MSE | PCA MSE | AE/PCA |")
-    print("|---|---:|---:|---|---:|---:|---:|")
-    total = 0.0
-    for name in names:
-        overrides = {"device": args.device}
-        if args.epochs is not None:
-            overrides["epochs"] = args.epochs
-        result, card = zoo.train_and_save(name, args.dataset, folder=args.out, **overrides)
-        pca = baselines.pca_test_mse(args.dataset, card["config"]["latent_dim"])
-        test_mse = card["metrics"]["test_mse"]
-        total += result.seconds
-        print(f"| {name} | {result.epochs_done} | {result.seconds:.1f} | {result.device} | "
-              f"{test_mse:.5f} | {pca:.5f} | {test_mse / pca:.2f} |", flush=True)
-    print(f"\nTotal training time: {total:.1f} s")
-
-
-if __name__ == "__main__":
-    main()

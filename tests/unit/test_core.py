@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from dashboard.core import corrupt, data, metrics, nets, train, zoo
+from dashboard.core import checkpoints, corrupt, data, metrics, nets, recipes, train, zoo
 
 DIGITS = "digits"
 
@@ -159,7 +159,7 @@ def test_foreign_weights_with_a_matching_hash_are_refused_by_shape(saved_model):
     other = nets.build(nets.default_config("ae", 5, (1, 8, 8)))
     payload = zoo.model_to_bytes(other)
     (root / DIGITS / "ae-3.safetensors").write_bytes(payload)
-    card["sha256"] = zoo._sha256(payload)
+    card["sha256"] = checkpoints.sha256(payload)
     (root / DIGITS / "ae-3.json").write_text(json.dumps(card))
     with pytest.raises(zoo.CheckpointError, match="needs"):
         zoo.load("ae-3", DIGITS, root=root)
@@ -169,7 +169,7 @@ def test_pickle_is_never_accepted(saved_model):
     root, model, card = saved_model
     path = root / DIGITS / "ae-3.safetensors"
     torch.save(model.state_dict(), path)  # a pickle-based file where safetensors belongs
-    card["sha256"] = zoo._sha256(path.read_bytes())
+    card["sha256"] = checkpoints.sha256(path.read_bytes())
     (root / DIGITS / "ae-3.json").write_text(json.dumps(card))
     with pytest.raises(zoo.CheckpointError, match="not a valid safetensors"):
         zoo.load("ae-3", DIGITS, root=root)
@@ -190,8 +190,8 @@ def test_unknown_model_names_give_clear_errors(tmp_path):
 
 
 def test_missing_model_trains_on_demand(tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "default_train_config",
-                        lambda name, dataset, **kw: train.TrainConfig(**{**kw, "epochs": 1}))
+    monkeypatch.setattr(recipes, "AUTOENCODER_TRAINING",
+                        {small: train.TrainConfig(epochs=1) for small in (True, False)})
     model = zoo.load("vae-5", DIGITS, root=tmp_path, train_missing=True)
     assert model.encode(torch.rand(2, 1, 8, 8)).shape == (2, 5)
     assert zoo.names(DIGITS, root=tmp_path) == ["vae-5"]
@@ -210,7 +210,7 @@ def test_read_only_models_folder_falls_back_to_temp(tmp_path):
         tmp_path.chmod(0o700)
 
 
-@pytest.mark.parametrize("name", ["ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-16", "dae-16"])
+@pytest.mark.parametrize("name", zoo.ZOO_NAMES)
 @pytest.mark.parametrize("dataset", ["mnist-5k", "digits"])
 def test_every_shipped_model_loads_and_beats_pca(name, dataset):
     card = zoo.read_card(name, dataset)
@@ -249,3 +249,67 @@ def test_metrics_on_known_values():
     img = torch.rand(3, 1, 28, 28)
     assert metrics.ssim(img, img) == pytest.approx(1.0)
     assert metrics.ssim(img, torch.rand(3, 1, 28, 28)) < 0.5
+
+
+def test_each_family_is_a_class_that_carries_its_differences():
+    shape = (1, 8, 8)
+    assert nets.FAMILIES == ("ae", "vae", "dae")
+    for family in nets.FAMILIES:
+        model = nets.build(nets.default_config(family, 4, shape))
+        assert type(model) is nets.AUTOENCODERS[family] and model.family == family
+    assert [n for n in nets.FAMILIES if nets.AUTOENCODERS[n].has_prior] == ["vae"]
+    assert nets.default_config("dae", 4, shape).noise == "mixed"  # the DAE's own default, not an if in the factory
+    with pytest.raises(ValueError, match="nets.build"):
+        nets.Autoencoder(nets.default_config("vae", 4, shape))
+    x = torch.rand(6, *shape)
+    gen = torch.Generator().manual_seed(0)
+    inputs, target = nets.build(nets.default_config("ae", 4, shape)).training_pair(x, None, gen)
+    assert inputs is x and target is x
+    inputs, target = nets.build(nets.default_config("dae", 4, shape)).training_pair(x, None, gen)
+    assert target is x and not torch.equal(inputs, x)  # the DAE corrupts its own input
+
+
+def test_small_images_get_the_light_networks(digits):
+    assert digits.small_images and nets.default_config("ae", 2, digits.image_shape).channels == (16, 32)
+    assert nets.default_config("ae", 2, (1, 28, 28)).channels == (32, 64, 64)
+    assert nets.default_classifier_config(digits.image_shape).channels == (32, 64)
+
+
+def _core_imports() -> dict[str, set[str]]:
+    """Which dashboard.core modules each core module imports, lazy imports inside functions included."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(data.__file__).parent
+    graph = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in ("dashboard.core", "dashboard"):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dashboard.core."):
+                found.add(node.module.split(".")[2])
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[2] for a in node.names if a.name.startswith("dashboard.core.")}
+        graph[path.stem] = found & {p.stem for p in folder.glob("*.py")}
+    return graph
+
+
+def test_core_import_graph_has_no_cycle_and_checkpoints_need_only_the_networks():
+    graph = _core_imports()
+    assert graph["checkpoints"] == {"nets"}
+    assert "zoo" not in graph["train"] and "train" not in graph["checkpoints"]
+    done, active = set(), []
+
+    def visit(module):
+        assert module not in active, f"import cycle: {' -> '.join(active[active.index(module):] + [module])}"
+        if module in done:
+            return
+        active.append(module)
+        for target in sorted(graph[module]):
+            visit(target)
+        active.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)

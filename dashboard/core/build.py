@@ -1,0 +1,76 @@
+"""The command that rebuilds models/ from the recipe table: python -m dashboard.core.build [--help]."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from dashboard.core import checkpoints, data, paths, recipes, train
+
+HEADER = ("| name | epochs | seconds | device | test MSE | PCA MSE | AE/PCA | accuracy |\n"
+          "|---|---:|---:|---|---:|---:|---:|---:|")
+
+
+def row(card: dict) -> str:
+    """One line of the summary table: reconstruction against PCA for an autoencoder, accuracy for the classifier."""
+    scores = card["metrics"]
+    mse, pca, accuracy = scores.get("test_mse"), scores.get("pca_mse"), scores.get("test_accuracy")
+    cells = [card["name"], str(card["epochs"]), f"{card['train_seconds']:.1f}", card["device"],
+             f"{mse:.5f}" if mse is not None else "", f"{pca:.5f}" if pca is not None else "",
+             f"{mse / pca:.2f}" if mse is not None and pca > 1e-9 else "",  # PCA with every component is exact
+             f"{accuracy:.4f}" if accuracy is not None else ""]
+    return "| " + " | ".join(cells) + " |"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard.core.build",
+        description="Rebuild the shipped files under models/ from the recipe table in dashboard/core/recipes.py: "
+                    "every autoencoder and the reference classifier, for each offline dataset.")
+    parser.add_argument("--dataset", nargs="+", default=list(recipes.SHIPPED_DATASETS), choices=data.DATASETS,
+                        help="datasets to build (default: %(default)s)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                        help="file names to build, e.g. ae-16 dae-64 reference-classifier (default: all shipped)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    parser.add_argument("--out", default=None, help="root folder; files go to OUT/<dataset>/ (default: models/)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override every recipe's epoch count, for a quick trial run (cards record it)")
+    parser.add_argument("--list", action="store_true", help="print the recipes and exit without training")
+    args = parser.parse_args(argv)
+    for name in args.only or ():
+        if name != recipes.CLASSIFIER:
+            try:
+                recipes.parse_name(name)
+            except ValueError as exc:
+                parser.error(str(exc))
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    names = args.only or list(recipes.SHIPPED_NAMES)
+    overrides = {"device": args.device} | ({"epochs": args.epochs} if args.epochs is not None else {})
+    root = Path(args.out) if args.out else paths.MODELS_DIR
+    if args.list:
+        print("| dataset | name | network | training |\n|---|---|---|---|")
+        for dataset in args.dataset:
+            for name in names:
+                plan = recipes.recipe(name, dataset)
+                print(f"| {dataset} | {name} | {plan.network.to_dict()} | {plan.training.to_dict()} |")
+        return
+    train.pick_device(args.device)  # refuse a missing GPU before any training starts
+    total = time.perf_counter()
+    for dataset in args.dataset:
+        ds = data.load(dataset)
+        print(f"\n{dataset}: {len(names)} files from {len(ds.x_train)} training images into {root / dataset} "
+              f"on {train.device_label(train.pick_device(args.device))}\n{HEADER}", flush=True)
+        for name in names:
+            _, card, payload = recipes.make(recipes.recipe(name, dataset, **overrides))
+            card = checkpoints.save(payload, card, root / dataset, name)
+            print(row(card), flush=True)
+    print(f"\nTotal wall clock: {time.perf_counter() - total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The recipe table: how every file under models/ is made (network, training, data), and making one."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import torch
+
+from dashboard.core import checkpoints, data, metrics, nets, train
+
+CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
+# Every autoencoder that ships for each offline dataset. CORE_ZOO is the set the design's five-minute CPU budget is
+# about; dae-64, the Denoising page's default, trains with smaller batches for longer and ships beside it.
+CORE_ZOO = ("ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-8", "vae-16", "vae-32", "dae-16")
+AUTOENCODER_NAMES = (*CORE_ZOO, "dae-64")
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER)
+SHIPPED_DATASETS = data.OFFLINE_DATASETS
+NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
+
+# Training by image size (key: data.is_small). Tiny 8x8 digits need many short epochs and no shifting: one pixel
+# is an eighth of the image. 28x28 images take 30 epochs with a two-pixel shift, which the conv stack absorbs.
+AUTOENCODER_TRAINING = {
+    True: train.TrainConfig(epochs=120, batch_size=64, shift=0),
+    False: train.TrainConfig(epochs=30, batch_size=128, shift=2),
+}
+# Named exceptions to the size rule. dae-64: a wide code that keeps fine strokes, which small unshifted batches
+# over 60 epochs train better than the zoo's recipe.
+AUTOENCODER_OVERRIDES = {"dae-64": {"epochs": 60, "batch_size": 32, "shift": 0}}
+# The classifier warms up for longer (a fifth of the steps); tiny digits get more epochs and no shift.
+CLASSIFIER_TRAINING = {
+    True: train.TrainConfig(epochs=30, batch_size=128, warmup=0.2, shift=0),
+    False: train.TrainConfig(epochs=8, batch_size=128, warmup=0.2, shift=2),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one file is made: which network, trained how, on which data."""
+
+    name: str  # file stem under models/<dataset>/, e.g. "ae-16" or "reference-classifier"
+    dataset: str  # a data.DATASETS name; its train split is the training data, its test split scores the result
+    network: nets.NetworkConfig  # the architecture, stored in the card as "config"
+    training: train.TrainConfig  # the optimiser run, stored in the card as "train_config"
+
+    @property
+    def command(self) -> str:
+        """The command line that rebuilds this file into models/."""
+        return f"python -m dashboard.core.build --dataset {self.dataset} --only {self.name}"
+
+
+def parse_name(name: str) -> tuple[str, int]:
+    """"vae-16" -> ("vae", 16); anything else raises ValueError naming the valid pattern."""
+    match = NAME_PATTERN.match(name)
+    if not match:
+        raise ValueError(f"Bad model name {name!r}: expected <family>-<latent size> with family ae, vae or dae, "
+                         f"for example {', '.join(CORE_ZOO[:4])}.")
+    return match.group(1), int(match.group(2))
+
+
+def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
+    """The recipe for a file name on a dataset (any autoencoder name works, for models trained on demand).
+
+    training_overrides replace TrainConfig fields, e.g. device="cpu" or epochs=1 for a quick run.
+    """
+    ds = data.load(dataset)
+    small = data.is_small(ds.image_shape)
+    if name == CLASSIFIER:
+        network: nets.NetworkConfig = nets.default_classifier_config(ds.image_shape, len(ds.classes))
+        training = CLASSIFIER_TRAINING[small]
+    else:
+        family, latent = parse_name(name)
+        network = nets.default_config(family, latent, ds.image_shape)
+        training = dataclasses.replace(AUTOENCODER_TRAINING[small], **AUTOENCODER_OVERRIDES.get(name, {}))
+    return Recipe(name, dataset, network, dataclasses.replace(training, **training_overrides))
+
+
+def table() -> list[Recipe]:
+    """Every shipped file's recipe: all of models/, dataset by dataset."""
+    return [recipe(name, dataset) for dataset in SHIPPED_DATASETS for name in SHIPPED_NAMES]
+
+
+def _autoencoder_metrics(model: nets.Autoencoder, ds: data.Dataset) -> dict[str, float]:
+    from dashboard.core import baselines  # scikit-learn is slow to import; only making a model needs it here
+
+    x_hat = metrics.reconstruct(model, ds.x_test)
+    return {"test_mse": metrics.mse(ds.x_test, x_hat), "test_psnr": metrics.psnr(ds.x_test, x_hat),
+            "pca_mse": baselines.pca_test_mse(ds.name, model.latent_dim)}
+
+
+def _classifier_metrics(model: nets.ReferenceClassifier, ds: data.Dataset) -> dict[str, float]:
+    with torch.inference_mode():
+        predicted = torch.cat([model(ds.x_test[i:i + metrics.INFERENCE_BATCH]).argmax(1)
+                               for i in range(0, len(ds.x_test), metrics.INFERENCE_BATCH)])  # (N,)
+    return {"test_accuracy": float((predicted == ds.y_test).double().mean())}
+
+
+# What a card reports, by network family: reconstruction against PCA, or test accuracy.
+SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
+          nets.ReferenceClassifier.family: _classifier_metrics}
+
+
+def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
+         progress: train.ProgressFn | None = None, should_stop: train.StopFn | None = None
+         ) -> tuple[train.TrainResult, dict, bytes]:
+    """Train a recipe and score it: (run, card, safetensors weights). Nothing is written; checkpoints.save does.
+
+    x_train (and y_train, for the classifier) replace the dataset's train split, e.g. with a visitor's capped subset.
+    """
+    ds = data.load(plan.dataset)
+    if x_train is None:
+        x_train, y_train = ds.x_train, ds.y_train
+    result = train.train(plan.network, x_train, plan.training, progress=progress, should_stop=should_stop,
+                         y_train=y_train)
+    payload = checkpoints.to_bytes(result.model)
+    scores = SCORES[plan.network.family](result.model, ds)
+    from_table = x_train is ds.x_train and plan == recipe(plan.name, plan.dataset, device=plan.training.device)
+    card = {
+        "card_version": checkpoints.CARD_VERSION,
+        "name": plan.name,
+        "dataset": plan.dataset,
+        "split_seed": data.SPLIT_SEED,
+        "n_train": len(x_train),
+        "n_test": len(ds.x_test),
+        "config": plan.network.to_dict(),
+        "train_config": plan.training.to_dict(),
+        "rebuild": plan.command if from_table else None,  # None: a custom run that the table does not describe
+        "epochs": result.epochs_done,
+        "train_seconds": round(result.seconds, 2),
+        "images_per_second": round(result.images_per_second, 1),
+        "device": result.device,
+        "torch_version": torch.__version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "metrics": scores,
+        "history": [round(v, 6) for v in result.history],
+        "parameters": sum(p.numel() for p in result.model.parameters()),
+        "sha256": checkpoints.sha256(payload),
+    }
+    if "test_accuracy" in scores:
+        card["test_accuracy"] = scores["test_accuracy"]  # where the sampling page and benchmark read it
+    return result, card, payload

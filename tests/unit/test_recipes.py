@@ -1,0 +1,79 @@
+"""The recipe table: it describes every file under models/ and nothing else, and one recipe rebuilds its card."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from dashboard.core import build, checkpoints, data, paths, recipes, train, zoo
+
+DIGITS = "digits"
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread is faster on a shared machine
+# Retraining a recipe repeats the shipped run bit for bit on the machine that made it; elsewhere other CPU kernels
+# round differently and 120 epochs amplify that, so the card's metric comes back within a few percent, not exactly.
+RELATIVE_TOLERANCE = 0.05
+
+
+def test_the_table_covers_every_file_under_models_and_nothing_else():
+    planned = {(plan.dataset, plan.name) for plan in recipes.table()}
+    files = [p.relative_to(paths.MODELS_DIR) for p in paths.MODELS_DIR.rglob("*") if p.is_file()]
+    shipped = {(p.parent.as_posix(), p.stem) for p in files}
+    assert shipped == planned
+    assert sorted(p.suffix for p in files) == sorted([".json", ".safetensors"] * len(planned))
+    assert "dae-64" in zoo.ZOO_NAMES and recipes.CLASSIFIER not in zoo.names(DIGITS)
+    assert sum(p.stat().st_size for p in paths.MODELS_DIR.rglob("*")) < 30e6
+
+
+@pytest.mark.parametrize("plan", recipes.table(), ids=lambda plan: f"{plan.dataset}/{plan.name}")
+def test_each_card_records_its_recipe(plan):
+    card = json.loads(checkpoints.files_for(zoo.folder_for(plan.dataset), plan.name)[0].read_text())
+    assert card["config"] == json.loads(json.dumps(plan.network.to_dict()))
+    # The device is where a run happened, not part of the recipe; every other training setting is.
+    assert {**card["train_config"], "device": "auto"} == plan.training.to_dict()
+    assert card["rebuild"] == plan.command and card["epochs"] == plan.training.epochs
+    assert card["card_version"] == checkpoints.CARD_VERSION and card["metrics"]
+
+
+def test_recipes_follow_image_size_and_name_their_exceptions():
+    assert recipes.recipe("ae-16", "mnist-5k").training == train.TrainConfig(epochs=30, batch_size=128, shift=2)
+    assert recipes.recipe("ae-16", DIGITS).training == train.TrainConfig(epochs=120, batch_size=64, shift=0)
+    dae = recipes.recipe("dae-64", "mnist-5k").training
+    assert (dae.epochs, dae.batch_size, dae.shift) == (60, 32, 0)
+    classifier = recipes.recipe(recipes.CLASSIFIER, DIGITS)
+    assert classifier.network.channels == (32, 64) and classifier.training.warmup == 0.2
+    assert recipes.recipe("vae-5", DIGITS, epochs=1, device="cpu").training.epochs == 1  # any name trains on demand
+    with pytest.raises(ValueError, match="family ae, vae or dae"):
+        recipes.recipe("gan-16", DIGITS)
+
+
+def test_one_recipe_rebuilt_gives_its_card_back(tmp_path, capsys):
+    """digits/vae-2 through the documented command: about 17 s on one idle CPU core (its card says so)."""
+    shipped = zoo.read_card("vae-2", DIGITS)
+    build.main(["--dataset", DIGITS, "--only", "vae-2", "--device", "cpu", "--out", str(tmp_path)])
+    assert "| vae-2 | 120 |" in capsys.readouterr().out
+    card = zoo.read_card("vae-2", DIGITS, root=tmp_path)
+    for key in ("test_mse", "test_psnr"):
+        assert card["metrics"][key] == pytest.approx(shipped["metrics"][key], rel=RELATIVE_TOLERANCE)
+    assert card["metrics"]["pca_mse"] == pytest.approx(shipped["metrics"]["pca_mse"], abs=1e-9)
+    assert card["config"] == shipped["config"] and card["rebuild"] == shipped["rebuild"]
+    assert zoo.load("vae-2", DIGITS, root=tmp_path).encode(torch.rand(2, 1, 8, 8)).shape == (2, 2)
+
+
+def test_the_classifier_trains_through_the_one_loop_repeatably():
+    ds = data.load(DIGITS)
+    plan = recipes.recipe(recipes.CLASSIFIER, DIGITS, epochs=2, shift=1, device="cpu")
+    small = recipes.Recipe(plan.name, plan.dataset, plan.network, plan.training)
+    first, card, payload = recipes.make(small, x_train=ds.x_train[:300], y_train=ds.y_train[:300])
+    second, _, again = recipes.make(small, x_train=ds.x_train[:300], y_train=ds.y_train[:300])
+    assert payload == again and len(first.history) == 2 and first.history[-1] < first.history[0]
+    assert card["test_accuracy"] == card["metrics"]["test_accuracy"] > 0.15  # two epochs on 300 images beat chance
+    assert card["rebuild"] is None  # a subset run is not the table's recipe
+    with pytest.raises(ValueError, match="labelled"):
+        recipes.make(small, x_train=ds.x_train[:300])
+
+
+def test_build_refuses_unknown_names():
+    with pytest.raises(SystemExit):
+        build.main(["--only", "gan-3", "--list"])
