@@ -6,8 +6,8 @@ import streamlit as st
 from dashboard.app import ui
 from dashboard.app.cached import sampling as cached
 from dashboard.core import zoo
-from dashboard.sampling import quality, samplers
-from dashboard.viz import sampling_figures
+from dashboard.sampling import samplers
+from dashboard.viz import sampling_charts, sampling_figures
 
 dataset_name, ds = ui.page_header(
     "🎲 Sampling",
@@ -41,7 +41,8 @@ def spread_spec(dataset: str, k: int, components: int, temperature: float) -> di
     """The class-spread chart as a finished spec: building an altair chart costs 100+ ms on every rerun."""
     reports = {label: r for label, r in cached.scores(dataset, k, components, temperature).items()
                if label in sampling_figures.SETUP_COLORS}
-    return quality.class_spread_chart(reports, ui.dataset(dataset).classes, sampling_figures.SETUP_COLORS).to_dict()
+    return sampling_charts.class_spread_chart(reports, ui.dataset(dataset).classes,
+                                              sampling_figures.SETUP_COLORS).to_dict()
 
 
 def score_at(temperature: float) -> None:
