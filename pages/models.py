@@ -25,8 +25,9 @@ def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: f
     """Train one model for this session with a live progress bar and loss curve; the caller holds the slot."""
     name = f"{family}-{latent}"
     label = models.next_own_label(name)
-    config = nets.default_config(family, latent, ds.image_shape, **(
-        {"noise": noise, "noise_level": min(level, corrupt.LEVEL_RANGES[noise][1])} if family == "dae" else {}))
+    # Only the denoising family reads the noise settings; the others carry them unused.
+    config = nets.default_config(family, latent, ds.image_shape, noise=noise,
+                                 noise_level=min(level, corrupt.LEVEL_RANGES[noise][1]))
     settings = train.TrainConfig(epochs=epochs, shift=1 if ds.small_images else 2)
     st.session_state["models_training_started"] = True
     try:
