@@ -52,6 +52,7 @@ if scenario == "ood" and not anomaly.ood_available():
     st.warning("**Fashion-MNIST is not on this machine yet.** This scenario tests clothing images against the "
                "digit model, so it needs that dataset (about 30 MB, downloaded once).", icon="📡")
     if not st.button("Download Fashion-MNIST and run this scenario", key="anomaly_ood_download"):
+        ui.sync_url(partial=True)  # st.stop() skips the entry point's sync, so the link would keep the last scenario
         st.stop()
     bar = st.progress(0.0, text="Downloading Fashion-MNIST…")
     try:
@@ -188,6 +189,7 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
                f"outscores a random normal image {evaluation.auroc:.1%} of the time, whatever the threshold. "
                f"Average precision {evaluation.average_precision:.3f} summarises the right-hand curve; the "
                f"dashed lines are a detector that guesses.")
+    ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
 
 
 threshold_panel(key, kind, model, None if own is None else own.score)

@@ -30,6 +30,12 @@ def url_key(widget_key: str, param: str, default: Any, options: Sequence | None 
                            f"showing the default, {default}.", icon="🔗")
     if widget_key not in st.session_state or (options is not None and st.session_state[widget_key] not in options):
         st.session_state[widget_key] = default
+    else:
+        # Written back even when unchanged: Streamlit tells the browser a widget's value only when it was written this
+        # run, and a widget made without a value (as here) mounts at its first option. A run that ends in st.stop()
+        # before the widget skips Streamlit's cleanup, so the old value outlives the unmounted element; without this
+        # line the widget would reappear showing its first option while the script reads the kept value.
+        st.session_state[widget_key] = st.session_state[widget_key]
     st.session_state.setdefault("_url_bindings", {})[param] = widget_key
     return widget_key
 

@@ -7,6 +7,7 @@ import urllib.error
 
 import pytest
 
+from dashboard import anomaly
 from dashboard.app import training
 from dashboard.app.cached import anomaly as cached
 from dashboard.core import data
@@ -114,3 +115,67 @@ def test_a_busy_training_slot_is_a_notice_and_the_next_run_trains(monkeypatch):
     app.run()  # the slot is free now, and nothing was cached while it was busy
     assert_no_exception(app)
     assert "Anomalous: 6, which the model never saw." in texts(app)
+
+
+def shown_rule(app, before: str | None) -> str | None:
+    """The option a browser shows on the rule radio after this run, given what it showed before it.
+
+    A radio that stays on the page keeps what it showed (or what was clicked) unless the run sends a value; one that
+    was gone mounts at its first option unless the run sends a value.
+    """
+    radios = [r for r in app.radio if r.key == "anomaly_rule"]
+    if not radios:
+        return None
+    proto = radios[0].proto
+    if proto.set_value:
+        return proto.raw_value
+    return before if before is not None else proto.options[proto.default]
+
+
+def check_rule_agrees(app, shown: str | None, scenario: str) -> None:
+    """The radio as shown, the rule the page applies, its knob, its explanation and the link all say the same."""
+    assert_no_exception(app)
+    link = {k: v[0] if isinstance(v, list) else v for k, v in app.query_params.items()}
+    assert link["scenario"] == scenario
+    if shown is None:  # the radio is not on the page (Fashion-MNIST is missing); the link keeps the rule it will use
+        return
+    radio = app.radio(key="anomaly_rule")
+    rule = radio.value
+    assert shown == radio.options[radio.index], f"the radio shows {shown!r} but the page applies {rule!r}"
+    assert link["rule"] == rule
+    manual_slider = [s for s in app.slider if s.key == "anomaly_threshold"]
+    assumptions = [i.value for i in app.info if "What this rule assumes" in i.value]
+    if rule == "manual":
+        assert manual_slider and not assumptions
+    else:
+        assert not manual_slider
+        assert assumptions == [f"**What this rule assumes.** {anomaly.THRESHOLD_RULES[rule].assumption}"]
+
+
+def test_the_rule_shown_is_the_rule_used_across_scenario_switches(monkeypatch, tmp_path):
+    """Issue 14, bug 1: Corrupted → Best F1 → Out of distribution → Your own input showed "Manual" but applied Best F1.
+
+    The scenario without Fashion-MNIST ends its run early (st.stop), which skips Streamlit's widget cleanup: the radio
+    left the page but its value stayed, and it came back at its first option while the script still read Best F1.
+    """
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))  # Fashion-MNIST is certainly not cached here
+    app = open_page("anomaly", query={"dataset": "digits"})  # one run, so the radio mounts in it
+    shown = shown_rule(app, None)
+    check_rule_agrees(app, shown, "one-class")
+
+    steps = [("scenario", "corrupted"), ("rule", "best-f1"), ("scenario", "ood"), ("scenario", "own"),
+             ("rule", "manual"), ("scenario", "ood"), ("scenario", "corrupted"), ("rule", "sigma"),
+             ("scenario", "ood"), ("scenario", "own")]
+    scenario = "one-class"
+    for what, value in steps:
+        if what == "scenario":
+            scenario = value
+            app.selectbox(key="anomaly_scenario").set_value(value).run()
+            shown = shown_rule(app, shown)
+        else:
+            clicked = app.radio(key="anomaly_rule").options[["manual", *anomaly.THRESHOLD_RULES].index(value)]
+            app.radio(key="anomaly_rule").set_value(value).run()
+            shown = shown_rule(app, clicked)
+        check_rule_agrees(app, shown, scenario)
+        if scenario == "ood":
+            assert "Fashion-MNIST is not on this machine yet" in texts(app)
