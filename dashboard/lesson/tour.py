@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from dashboard import anomaly, denoising, features, latent_space
+from dashboard import anomaly, compression, denoising, features, latent_space
 from dashboard.core import baselines, data, metrics, zoo
 from dashboard.lesson.quiz import PAGES
-from dashboard.sampling import quality, samplers
+from dashboard.sampling import samplers
 
 DEMO_MINUTES = 10.0  # the stakeholder walk-through the tour is timed for
 STEP_PARAM = "stop"  # query parameter that holds the tour position, 1-based as people count
@@ -78,14 +78,15 @@ STOPS: tuple[Stop, ...] = (
         look_at="The two error histograms with the threshold slider: move it and watch the confusion matrix, "
                 "precision and recall trade against each other.",
         minutes=1.5,
+        params={"scenario": "corrupted", "corruption": "rotation", "rule": "percentile"},
     ),
     Stop(
         page="features",
         title="Latent features",
         takeaway="Codes learned from unlabelled images can feed an ordinary classifier, which helps most when "
                  "labels are scarce, though it does not always beat raw pixels.",
-        look_at="The accuracy-against-labels chart: the latent-feature line against raw pixels and PCA "
-                "at 10 labels per class.",
+        look_at="The test accuracy at the top with 10 labels per class, the AE's code against raw pixels (pick PCA "
+                "or VAE under Features for theirs), then the chart below, which averages five draws of labels.",
         minutes=1.5,
         params={"labels": "10", "clf": "logistic"},
     ),
@@ -215,14 +216,16 @@ def _latent_space(dataset: str) -> Highlight:
 
 def _compression(dataset: str) -> Highlight:
     ds = data.load(dataset)
-    card = zoo.read_card(f"ae-{LATENT}", dataset)
-    ae_mse, pca_mse = card["metrics"]["test_mse"], card["metrics"]["pca_mse"]
+    # The Compression page's computation: codes stored as 16-bit floats, scored over the whole test split.
+    codecs = compression.codecs_for(dataset, LATENT, zoo.frozen, methods=("AE", "PCA"))
+    ae_mse, pca_mse = (float(compression.encode_test_set(codecs[method], ds.x_test).mse.mean())
+                       for method in ("AE", "PCA"))
     x = ds.x_test[_one_per_class(ds, rank=1)]  # (N, C, H, W)
     ae = metrics.reconstruct(zoo.frozen(f"ae-{LATENT}", dataset), x)
     pca = baselines.pca_reconstruct(baselines.pca_for(dataset, LATENT), x)
     return Highlight(
         title=f"Reconstruction error with {LATENT} numbers per image (MSE, lower is better)",
-        numbers=(Figure(f"AE-{LATENT} error", f"{ae_mse:.4f}", "Test-set MSE, from the model card."),
+        numbers=(Figure(f"AE-{LATENT} error", f"{ae_mse:.4f}", "Test-set MSE, codes stored as 16-bit floats."),
                  Figure(f"PCA-{LATENT} error", f"{pca_mse:.4f}", f"PCA with {LATENT} components, same split."),
                  Figure("AE / PCA", f"{ae_mse / pca_mse:.2f}x", "Below 1: the autoencoder's error is lower.")),
         rows=(("Original", x), (f"AE, {LATENT} numbers", ae), (f"PCA, {LATENT} numbers", pca)),
@@ -231,8 +234,9 @@ def _compression(dataset: str) -> Highlight:
 
 
 def _denoising(dataset: str) -> Highlight:
-    config = denoising.DenoiseConfig(dataset=dataset)
-    result = denoising.evaluate("gaussian", 0.5, config=config)
+    noise = denoising.DEFAULT_NOISE  # Gaussian: the caption and row labels below say so
+    level = denoising.DEFAULT_LEVELS[noise]
+    result = denoising.evaluate(noise, level, 0, denoising.config_for(dataset))  # the page's default view
     noisy, dae, median = (result.score(key) for key in (denoising.NOISY_KEY, "dae", "median"))
     return Highlight(
         title="PSNR against the clean digits (higher is better)",
@@ -241,11 +245,11 @@ def _denoising(dataset: str) -> Highlight:
                  Figure("DAE", f"{dae.psnr:.1f} dB", "The denoising autoencoder, trained on noisy input."),
                  Figure("DAE gain", f"{dae.psnr - median.psnr:+.1f} dB", "Over the median filter; 3 dB is about "
                                                                          "half the squared error.")),
-        rows=(("Noisy (Gaussian σ = 0.5)", result.noisy[:N_SHOWN]),
+        rows=((f"Noisy (Gaussian σ = {level:g})", result.noisy[:N_SHOWN]),
               ("Median filter", result.outputs["median"][:N_SHOWN]), ("DAE", result.outputs["dae"][:N_SHOWN]),
               ("Clean", result.clean[:N_SHOWN])),
         caption=f"PSNR averaged over {result.n_scored} test digits with fresh Gaussian noise of standard "
-                "deviation 0.5 (pixels from 0 to 1), drawn with a fixed seed.")
+                f"deviation {level:g} (pixels from 0 to 1), drawn with a fixed seed.")
 
 
 def _anomaly(dataset: str) -> Highlight:
@@ -260,8 +264,8 @@ def _anomaly(dataset: str) -> Highlight:
         title="Rotated digits as anomalies, at a 99th-percentile threshold",
         numbers=(Figure("AUROC", f"{evaluation.auroc:.3f}", "Chance that a rotated digit scores higher than an upright "
                                                               "one; 0.5 is guessing."),
-                 Figure("Recall", f"{point.recall:.0%}", "Share of rotated digits flagged at the threshold."),
-                 Figure("Precision", f"{point.precision:.0%}", "Share of flagged digits that really are rotated."),
+                 Figure("Recall", f"{point.recall:.1%}", "Share of rotated digits flagged at the threshold."),
+                 Figure("Precision", f"{point.precision:.1%}", "Share of flagged digits that really are rotated."),
                  Figure("False alarms", f"{point.fp}", "Upright test digits flagged at the threshold.")),
         rows=(("Most anomalous (highest error)", split.x_test[worst.copy()]),
               ("Most normal (lowest error)", split.x_test[best.copy()])),
@@ -294,7 +298,8 @@ def _features(dataset: str) -> Highlight:
                              f"Test accuracy of logistic regression on {features.feature_set_label(name).lower()} "
                              f"features.") for name, result in scores.items()),
         rows=(("Every label the classifier saw, sorted by class", ds.x_train[torch.from_numpy(by_class)]),),
-        caption=f"Logistic regression trained on {len(labelled)} labelled images ({budget} per class) and tested on "
+        caption=f"Logistic regression trained on {len(labelled)} labelled images ({budget} per class, the page's "
+                f"first draw of labels) and tested on "
                 f"all {len(ds.x_test)} test images. The encoders learned from the training images without labels. "
                 f"Best here: {features.feature_set_label(max(scores, key=lambda name: scores[name].accuracy))}.",
         columns=budget)  # one line per class
@@ -302,18 +307,19 @@ def _features(dataset: str) -> Highlight:
 
 def _sampling(dataset: str) -> Highlight:
     shown = (samplers.SETUPS[0], samplers.SETUPS[2], samplers.SETUPS[3])  # AE + N(0, I), AE + mixture, VAE prior
+    reports = samplers.scores(dataset, LATENT)  # the Sampling page's scores at its defaults: one source
     rows, numbers = [], []
     for setup in shown:
-        images = samplers.generate(dataset, setup, LATENT, n=500, seed=0)  # (500, C, H, W)
-        report = quality.assess(images, dataset)
-        rows.append((setup.label, images[:N_SHOWN]))
-        numbers.append(Figure(setup.label, f"{report.frechet:.1f}", "FID-like distance to the test set (lower is "
-                                                                     "closer); only comparable inside this app."))
+        images = samplers.generate(dataset, setup, LATENT, n=N_SHOWN, seed=samplers.SCORE_SEED)  # (10, C, H, W)
+        rows.append((setup.label, images))
+        numbers.append(Figure(setup.label, f"{reports[setup.label].frechet:.1f}", "FID-like distance to the test "
+                              "set (lower is closer); only comparable inside this app."))
     return Highlight(
         title="FID-like distance of the samples to real digits (lower is better)",
         numbers=tuple(numbers), rows=tuple(rows),
-        caption=f"New images decoded from codes of size {LATENT} drawn three ways. The distance compares 500 samples "
-                "with the test set in the features of a small classifier trained on the same data.")
+        caption=f"New images decoded from codes of size {LATENT} drawn three ways. The distance compares "
+                f"{samplers.N_SCORED:,} samples with the test set in the features of a small classifier trained "
+                "on the same data, as the Sampling page does.")
 
 
 HIGHLIGHTS: dict[str, Callable[[str], Highlight]] = {

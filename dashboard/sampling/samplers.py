@@ -14,6 +14,8 @@ from dashboard.core import data, memo, metrics, zoo
 from dashboard.sampling import quality
 
 DECODE_BATCH = 1000
+N_SCORED = 1000  # samples per sampler behind every quality score the app shows: the page, the tour, the benchmark
+SCORE_SEED = 0  # the seed of those samples (and of the real images behind the baselines)
 # The temperatures a page offers: few enough to decode every one at once, so moving the slider is a lookup.
 TEMPERATURES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 INTERPOLATION_METHODS = ("linear", "slerp")
@@ -219,6 +221,19 @@ def baseline_reports(dataset: str, latent_dim: int, n: int = 1000, seed: int = 0
         rebuilt = metrics.reconstruct(zoo.frozen(ae_name, dataset), real)
         reports[f"{ae_name} reconstructions"] = quality.assess(rebuilt, dataset)
     return reports
+
+
+def scores(dataset: str, latent_dim: int, temperature: float = 1.0,
+           n_components: int = 10) -> dict[str, quality.QualityReport]:
+    """The baselines, then every setup's report, on N_SCORED samples from SCORE_SEED: the one computation behind
+    every quality number the app quotes, so the Sampling page and the tour cannot disagree (and share one entry)."""
+    return dict(_scores(dataset, int(latent_dim), float(temperature), int(n_components)))  # the shared one stays as is
+
+
+@memo.shared(maxsize=32)
+def _scores(dataset: str, latent_dim: int, temperature: float, n_components: int) -> dict[str, quality.QualityReport]:
+    return {**baseline_reports(dataset, latent_dim, N_SCORED, SCORE_SEED),
+            **score_setups(dataset, latent_dim, N_SCORED, SCORE_SEED, temperature, n_components)}
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.lesson import tour
+from dashboard.sampling import samplers
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
 
@@ -46,7 +48,8 @@ def test_stepping_through_the_tour_shows_each_takeaway_and_result():
 
 
 def test_the_numbers_shown_are_the_live_ones():
-    app = open_page("tour", query={"dataset": "digits", "stop": "2"})
+    position = 1 + [stop.page for stop in tour.STOPS].index("compression")  # stops may be added before it
+    app = open_page("tour", query={"dataset": "digits", "stop": str(position)})
     assert_no_exception(app)
     expected = tour.highlight("compression", "digits")
     assert {m.label: m.value for m in app.metric} == {n.label: n.value for n in expected.numbers}
@@ -63,3 +66,59 @@ def test_a_shared_link_opens_its_stop_and_a_bad_one_falls_back():
         assert_no_exception(app)
         assert any(f"stop={junk}" in w.value for w in app.warning)
         assert f"Stop 1 of {N_STOPS}" in texts(app) and stop_param(app) == "1"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One source for every number: a stop's highlight quotes exactly what its page shows for the view its link opens
+# ---------------------------------------------------------------------------------------------------------------
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def _compression_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
+    """The rate-distortion sentence: "AE MSE **a**, PCA **b**, so the AE's error is **r** PCA's"."""
+    shown = texts(app)
+    return {label: value for label, value in quoted.items()
+            if any(pattern.format(value) in shown for pattern in ("AE MSE **{}**", "PCA **{}**", "**{}** PCA's"))}
+
+
+def _denoising_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
+    metrics = _metrics(app)
+    table = {row["method"].split(" (")[0]: row["PSNR (dB)"] for _, row in app.dataframe[0].value.iterrows()}
+    return {"Noisy input": f"{table['Noisy input']:.1f} dB", "Median filter": metrics["Median filter PSNR"],
+            "DAE": metrics["DAE PSNR"], "DAE gain": f"{table['DAE'] - table['Median filter 3x3']:+.1f} dB"}
+
+
+def _anomaly_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
+    metrics = _metrics(app)
+    auroc = quoted["AUROC"] if f"**AUROC {quoted['AUROC']}**" in texts(app) else "not on the page"
+    return {"AUROC": auroc, "Recall": metrics["Recall"], "Precision": metrics["Precision"],
+            "False alarms": metrics["False alarms"]}
+
+
+def _features_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
+    shown = {"Raw pixels": _metrics(app)["vs raw pixels"]}
+    for kind in ("pca", "ae", "vae"):  # each feature set's accuracy is the page's headline metric when picked
+        app.radio(key="features_kind").set_value(kind).run()
+        assert_no_exception(app)
+        shown[f"{kind.upper()}-{tour.LATENT}"] = _metrics(app)["Test accuracy"]
+    return shown
+
+
+def _sampling_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
+    scores = [m.value for m in app.metric if m.label.startswith("FID-like at t = 1.0")]
+    return {setup.label: value for setup, value in zip(samplers.SETUPS, scores) if setup.label in quoted}
+
+
+PAGE_NUMBERS = {"compression": _compression_numbers, "denoising": _denoising_numbers, "anomaly": _anomaly_numbers,
+                "features": _features_numbers, "sampling": _sampling_numbers}
+
+
+@pytest.mark.parametrize("page", list(PAGE_NUMBERS))
+def test_a_stop_quotes_the_numbers_its_page_shows(page):
+    stop = next(s for s in tour.STOPS if s.page == page)
+    quoted = {n.label: n.value for n in tour.highlight(page).numbers}  # the default dataset, as a visitor sees it
+    app = open_page(page, query=dict(stop.params))  # the view the stop's "Open this page" link opens
+    assert_no_exception(app)
+    assert PAGE_NUMBERS[page](app, quoted) == quoted

@@ -10,7 +10,7 @@ from dashboard.sampling import quality, samplers
 from dashboard.viz import plots, sampling_figures
 
 GRID_SIDE = 6  # a 6 x 6 grid of samples per sampler
-N_SCORED = 1000  # samples per sampler behind the quality scores, as in the benchmark
+N_SCORED = samplers.N_SCORED  # samples per sampler behind the quality scores, as in the tour and the benchmark
 N_MAP_SAMPLES = 500  # samples drawn on the latent maps
 
 
@@ -44,8 +44,7 @@ def reference_card(dataset: str) -> dict:
                max_entries=64)
 def scores(dataset: str, k: int, components: int, temperature: float) -> dict:
     reference_card(dataset)
-    return {**samplers.baseline_reports(dataset, k, N_SCORED),
-            **samplers.score_setups(dataset, k, N_SCORED, seed=0, temperature=temperature, n_components=components)}
+    return samplers.scores(dataset, k, temperature, components)
 
 
 # A plotly figure is rebuilt on unpickling, so the finished figure is shared read-only instead.
