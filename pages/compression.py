@@ -195,8 +195,10 @@ st.markdown(f"A {code_size}-byte code is tiny, but the decoder on the other end 
             "Below, every size is measured on this page with Pillow.")
 kind = st.segmented_control("Try an image unlike the training digits", compression.PROBE_KINDS, default="letter",
                             key="compression_probe") or "letter"
-example_index = st.segmented_control("Example", list(range(1, cached.PROBES_PER_KIND + 1)), default=1,
-                                     key="compression_probe_example") or 1
+typical, usual_winner, usual_count = cached.typical_probe(dataset_name, kind)
+# One picker per kind, opening on the example that shows what the table says happens to most images of that kind.
+example_index = st.segmented_control("Example", list(range(1, cached.PROBES_PER_KIND + 1)), default=typical + 1,
+                                     key=f"compression_probe_example_{dataset_name}_{kind}") or typical + 1
 example = cached.probe_example(dataset_name, kind, k, example_index - 1)
 learned_point, jpeg = example.comparison.at_chosen_k(), example.comparison.jpeg_nearest_in_bytes()
 pictures, chart_col = st.columns([2, 3], gap="large")
@@ -210,8 +212,11 @@ with pictures:
     cheapest = example.comparison.cheapest()
     costs = [f"{name} {point.n_bytes} B ({point.setting})" if point else f"{name} never"
              for name, point in cheapest.items()]
+    usual = f"{usual_winner} wins on {usual_count} of the {cached.PROBES_PER_KIND} {kind} images"
     st.markdown(f"**This image**, fewest bytes to reach {example.comparison.target_psnr:g} dB: {', '.join(costs)}. "
-                f"Winner: **{example.comparison.winner()}**.")
+                f"Winner: **{example.comparison.winner()}**. "
+                + (f"Typical: {usual}." if example.comparison.winner() == usual_winner
+                   else f"**This one is an exception**: {usual}."))
     st.caption("JPEG bytes count its image data only: with its standard tables at a known quality, the receiver "
                "can rebuild the tables itself, just as it must already hold the AE's decoder.")
 chart_col.vega_lite_chart(cached.codec_spec(dataset_name, kind, k, example_index - 1), width="stretch")

@@ -40,9 +40,11 @@ from dashboard.compression.general_codecs import (
     jpeg_decoded,
     jpeg_point,
     learned_points,
+    majority_winner,
     png_point,
     probe_comparisons,
     probe_example,
+    typical_example,
 )
 from dashboard.compression.latent_space import PROJECTIONS, LatentView, TsneConfig, latent_view, project_3d
 from dashboard.compression.probes import LETTER_STROKES, PROBE_KINDS, probe_images
@@ -71,8 +73,9 @@ __all__ = [
     "TestSetCodes", "TsneConfig",
     "all_codecs", "bytes_to_reach", "code_bytes", "codecs_for", "codes_frame", "compare_codecs",
     "compare_reconstructions", "comparison_summary", "decoder_bytes", "encode_test_set", "evaluate_test_set",
-    "every_k_frame", "jpeg_decoded", "jpeg_point", "latent_view", "learned_points", "own_image_report",
+    "every_k_frame", "jpeg_decoded", "jpeg_point", "latent_view", "learned_points", "majority_winner",
+    "own_image_report",
     "pick_batch", "png_bytes", "png_point", "probe_comparisons", "probe_example", "probe_images", "project_3d",
     "rate_distortion_table", "reconstruct_batch", "reconstruct_every_k", "size_report", "size_table", "to_uint8",
-    "value_ratio",
+    "typical_example", "value_ratio",
 ]

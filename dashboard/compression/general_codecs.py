@@ -157,6 +157,26 @@ def comparison_summary(comparisons: Mapping[str, Sequence[CodecComparison]],
     return pd.DataFrame(rows)
 
 
+def majority_winner(comparisons: Sequence[CodecComparison]) -> tuple[str, int]:
+    """The codec that reaches the target first on most of these images, and on how many (first seen wins a tie)."""
+    winners = [c.winner() for c in comparisons]
+    best = max(dict.fromkeys(winners), key=winners.count)
+    return best, winners.count(best)
+
+
+def typical_example(comparisons: Sequence[CodecComparison]) -> int:
+    """Index of the image that shows the usual outcome: the majority's winner, with the median learned quality.
+
+    Among the images the majority winner wins, the one whose best learned PSNR (over every k, so the pick does not
+    move with the code size) is nearest the median over all the images; the first such on a tie.
+    """
+    winner, _ = majority_winner(comparisons)
+    quality = [max(p.psnr for p in c.learned) for c in comparisons]
+    middle = float(np.median(quality))
+    candidates = [i for i, c in enumerate(comparisons) if c.winner() == winner]
+    return min(candidates, key=lambda i: (abs(quality[i] - middle), i))
+
+
 @dataclasses.dataclass
 class ProbeExample:
     """One probe image with what the learned code and the closest-sized JPEG give back."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 
@@ -87,6 +88,23 @@ def test_code_size_batches_and_rate_distortion():
     assert "**This image**, fewest bytes to reach 20 dB: AE " in texts(app) and "Winner: **JPEG**" in texts(app)
     wins = app.dataframe[-1].value.set_index("kind")
     assert wins.loc["test digit", "learned_wins"] > wins.loc["clothing-like pattern", "learned_wins"]
+
+
+def test_the_shown_probe_example_agrees_with_the_table():
+    """Issue 14, bug 4: the default letter example said "Winner: AE" beside a table where the AE wins 10% of letters."""
+    app = open_page("compression")
+    assert_no_exception(app)
+    for kind in [None, *compression.PROBE_KINDS]:  # None: the default view, as a visitor first sees it
+        if kind is not None:
+            app.segmented_control(key="compression_probe").set_value(kind).run()
+            assert_no_exception(app)
+        shown = kind or app.segmented_control(key="compression_probe").value
+        row = app.dataframe[-1].value.set_index("kind").loc[shown]
+        usual = "AE" if row["learned_wins"] > 0.5 else "JPEG" if row["jpeg_wins"] > 0.5 else None
+        winner = re.search(r"Winner: \*\*(\w+)\*\*", texts(app)).group(1)
+        assert usual is not None and winner == usual, (shown, winner, row.to_dict())
+        share = row["learned_wins"] if usual == "AE" else row["jpeg_wins"]
+        assert f"Typical: {usual} wins on {round(share * 10)} of the 10 {shown} images." in texts(app)
 
 
 def test_own_image_upload_and_bad_inputs():

@@ -287,6 +287,28 @@ def test_probe_comparisons_summary_and_example(digits, codecs_by_k):
         compression.jpeg_point(probe[None], quality).mse)
 
 
+def synthetic_comparison(learned_db: float, jpeg_bytes: int) -> compression.CodecComparison:
+    """One image where the code (4 B) reaches learned_db and a JPEG of jpeg_bytes reaches 30 dB."""
+    def point(codec, setting, n_bytes, db):
+        return compression.CodecPoint(codec, setting, n_bytes, 10 ** (-db / 10))
+
+    return compression.CodecComparison([point("AE", "k = 2", 4, learned_db)],
+                                       [point("JPEG", "quality 5", jpeg_bytes, 30)],
+                                       point("PNG", "lossless", 500, 58), chosen_k=2, target_psnr=20.0)
+
+
+def test_the_typical_example_shows_the_majority_outcome():
+    # Image 0 is the exception (the code wins); the others lose, and image 3's code quality is their median.
+    found = [synthetic_comparison(db, 90) for db in (25.0, 8.0, 12.0, 14.0, 16.0, 19.0)]
+    assert [c.winner() for c in found] == ["AE"] + ["JPEG"] * 5
+    assert compression.majority_winner(found) == ("JPEG", 5)
+    assert compression.typical_example(found) == 3  # median of all six is 15 dB: 14 and 16 tie, the first wins
+    assert found[compression.typical_example(found)].winner() == "JPEG"
+    mostly_won = [synthetic_comparison(db, 90) for db in (10.0, 21.0, 30.0, 24.0)]
+    assert compression.majority_winner(mostly_won) == ("AE", 3)
+    assert compression.typical_example(mostly_won) == 1  # median 22.5 dB: 21 and 24 tie among the code's wins
+
+
 def test_own_image_report_is_keyed_by_pixels(digits, codecs_by_k):
     found, comparison = compression.own_image_report(digits.x_test[:1].numpy(), codecs_by_k)
     assert len(found) == sum(len(c) for c in codecs_by_k.values())

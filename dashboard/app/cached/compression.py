@@ -99,6 +99,13 @@ def probe_example(dataset: str, kind: str, k: int, index: int = 0) -> compressio
                                      PROBES_PER_KIND, index=index)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def typical_probe(dataset: str, kind: str) -> tuple[int, str, int]:
+    """(index of the example that shows the kind's usual outcome, the usual winner, on how many of the images)."""
+    found = probe_measurements(dataset)[kind]
+    return (compression.typical_example(found), *compression.majority_winner(found))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def probe_pictures(dataset: str, kind: str, k: int, index: int) -> list[bytes]:
     return charts.probe_pictures(probe_example(dataset, kind, k, index), _scale(dataset))
