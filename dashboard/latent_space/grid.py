@@ -15,6 +15,8 @@ ATLAS_LEVELS = 16  # grey levels shipped to the browser: a 4-bit PNG, about half
 MARGIN = 0.12  # share of the codes' range added on each side, so the pointer can wander a little past the data
 PRIOR_REACH = 3.0  # a VAE's map always shows its N(0, I) prior out to three standard deviations
 CLIP_PERCENTILE = 0.5  # a few stray codes must not stretch the map and squeeze the clusters into a corner
+# Small batches: a 1,024-image batch's activations (~100 MB at 28 x 28) would stay in the server's RSS for good.
+BATCH = 256
 DENSITY_BANDWIDTH = 0.04  # KDE bandwidth as a share of the map's side: smooth, yet narrow enough to show the holes
 
 
@@ -74,7 +76,7 @@ def cell_of(extent: Extent, z: np.ndarray, n: int = GRID_SIDE) -> tuple[int, int
     return min(max(row, 0), n - 1), min(max(column, 0), n - 1)
 
 
-def decode(model: torch.nn.Module, codes: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def decode(model: torch.nn.Module, codes: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     """Codes (N, k) -> images (N, H, W) as float32 in [0, 1], under inference mode."""
     codes_t = torch.as_tensor(np.asarray(codes, dtype=np.float32))
     parts = []
@@ -102,11 +104,11 @@ def log_density(codes: np.ndarray, points: np.ndarray, bandwidth: float) -> np.n
     k = codes.shape[1]
     norm = -np.log(len(codes)) - k * np.log(bandwidth * np.sqrt(2 * np.pi))
     out = np.empty(len(points))
-    for start in range(0, len(points), 512):
-        chunk = points[start:start + 512]
+    for start in range(0, len(points), 128):
+        chunk = points[start:start + 128]
         squared = ((chunk[:, None, :] - codes[None, :, :]) ** 2).sum(-1) / (2 * bandwidth**2)  # (m, N)
         top = squared.min(axis=1)
-        out[start:start + 512] = norm - top + np.log(np.exp(-(squared - top[:, None])).sum(axis=1))
+        out[start:start + 128] = norm - top + np.log(np.exp(-(squared - top[:, None])).sum(axis=1))
     return out
 
 
@@ -147,7 +149,9 @@ def map_grid(model_name: str, dataset: str = data.DEFAULT_DATASET, n: int = GRID
     extent = extent_for(train_codes, PRIOR_REACH if model.has_prior else None)
     centres = cell_centres(extent, n)  # (n * n, 2)
     images = decode(model, centres)  # (n * n, H, W)
-    predicted, confidence = quality.verdicts(torch.from_numpy(images[:, None]), dataset)
+    verdicts = [quality.verdicts(torch.from_numpy(images[i:i + BATCH, None]), dataset)
+                for i in range(0, len(images), BATCH)]
+    predicted, confidence = (np.concatenate(parts) for parts in zip(*verdicts))
     bandwidth = DENSITY_BANDWIDTH * extent.side
     density = log_density(train_codes, centres, bandwidth).reshape(n, n)
     train_density = log_density(train_codes, train_codes, bandwidth)
