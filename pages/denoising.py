@@ -46,9 +46,11 @@ def denoise_level(raw: str, noise: str) -> float:
 
 @st.fragment
 def lab() -> None:
-    left, middle, right, far = st.columns([3, 3, 2, 1], vertical_alignment="bottom")
+    # The noise type gets the widest column, so its three options fit on one row at 1280 px; in a narrower
+    # window they wrap rather than scroll out of sight ("Block" used to be cut off).
+    left, middle, right, far = st.columns([4, 3, 2, 1.2], vertical_alignment="bottom")
     noise = left.segmented_control(
-        "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get,
+        "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get, wrap=True,
         key=ui.url_key("denoising_noise", "noise", denoising.DEFAULT_NOISE, corrupt.NOISE_TYPES))
     noise = noise or denoising.DEFAULT_NOISE
     low, high = corrupt.LEVEL_RANGES[noise]
@@ -76,11 +78,7 @@ def lab() -> None:
                "digits only, there as the control. It never saw noise, so it treats the noise as part of the "
                f"digit and rebuilds it, often as white blobs: {outcome}. The **DAE** has the same design but "
                "learned from noisy inputs with clean targets.")
-    # Headers in their own row, so a long name that wraps cannot push its images out of line.
-    for column, label in zip(st.columns(len(labels)), labels):
-        column.markdown(f"**{label.split(' (')[0]}**", help=label if " (" in label else None)
-    for column, png in zip(st.columns(len(labels)), cached.column_pngs(noise, float(level), seed, config)):
-        column.image(png, width="stretch", output_format="PNG")
+    st.html(cached.columns_html(noise, float(level), seed, config))
     st.download_button("Download this grid (PNG)", cached.grid_download(noise, float(level), seed, config),
                        f"denoising-{noise}-{level:g}.png", "image/png", key="denoising_grid_download")
 
@@ -131,9 +129,8 @@ def lab() -> None:
                                                                       "chosen above")
     if prepared is not None:
         own = denoising.compare(prepared.tensor, noise, float(level), seed, config, with_ssim=False)
-        own_columns = st.columns(len(labels))
-        for column, label, image in zip(own_columns, labels, own.rows()[0]):
-            column.image(plots.to_pixels(image, 4), caption=label.split(" (")[0], output_format="PNG")
+        st.html(denoising_charts.image_columns_html(labels, [plots.grid_png([[image]], scale=4, gap=0)
+                                                             for image in own.rows()[0]]))
         st.caption("PSNR against your clean image: " + ", ".join(
             f"{score.label.split(' (')[0]} {score.psnr:.1f} dB" for score in own.scores))
     ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise

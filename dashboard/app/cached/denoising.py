@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import denoising
-from dashboard.viz import plots
+from dashboard.viz import denoising_charts, plots
 
 
 @st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
@@ -28,6 +28,13 @@ def column_pngs(noise: str, level: float, seed: int, config: denoising.DenoiseCo
     """One vertical strip per column (noisy, each method, clean), as crisp PNGs."""
     rows = comparison(noise, level, seed, config).rows()
     return [plots.grid_png([[row[c]] for row in rows], scale=3) for c in range(len(rows[0]))]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def columns_html(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> str:
+    """The side-by-side grid as finished HTML: named columns that shrink with the screen."""
+    return denoising_charts.image_columns_html(comparison(noise, level, seed, config).column_labels(config),
+                                               column_pngs(noise, level, seed, config))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
