@@ -72,97 +72,25 @@ def _median_ms(values: list[float]) -> float:
 
 @section("latent space: browser", order=22)
 def browser(quick: bool) -> list[Row]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.harness import server
+    from tests.harness import latent_space_timing
 
     name = "latent space: browser"
-    rows = []
-    with server.running_app() as (base, process), sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=server.chromium_path(), headless=True,
-                                          args=server.CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/")
-        server.wait_until_rendered(page, 240_000)
-        before = server.rss_mb(process)
-        page.goto(f"{base}/latent-space")
-        server.wait_until_rendered(page, 240_000)
-        page.wait_for_selector(".llm-over", timeout=120_000)
-        after = server.rss_mb(process)
-        rows.append(Row(name, "server memory the page adds (first visit, RSS)", after - before, "MB",
-                        f"<= {MEMORY_TARGET_MB:g}", after - before <= MEMORY_TARGET_MB,
-                        f"{before:.0f} -> {after:.0f} MB after the Overview; the maps, 3D and 16D sections computed"))
-
-        visits = []
-        for _ in range(3):
-            fresh = chromium.new_page(viewport={"width": 1280, "height": 900})
-            start = time.perf_counter()
-            fresh.goto(f"{base}/latent-space")
-            server.wait_until_rendered(fresh, 120_000)
-            for index in range(2):  # the maps live in shadow roots, which only Playwright's locators pierce
-                handle = fresh.locator(".llm-readout").nth(index).element_handle(timeout=120_000)
-                fresh.wait_for_function("el => el.textContent.length > 0", arg=handle, polling="raf")
-            visits.append(time.perf_counter() - start)
-            fresh.close()
-        first = statistics.median(visits)
-        rows.append(Row(name, "page first visit, warm server (new tab to maps ready, median of 3)", first, "s",
-                        f"<= {FIRST_VISIT_TARGET_S:g}", first <= FIRST_VISIT_TARGET_S,
-                        "headless Chromium; until both maps show a decode"))
-
-        page.wait_for_timeout(500)
-        over = page.locator(".llm-over").first
-        over.scroll_into_view_if_needed()
-        box = over.bounding_box()
-        readout = page.locator(".llm-readout").first
-        handle = readout.element_handle()
-        moves = []
-        for i in range(40):
-            x = box["x"] + box["width"] * (0.1 + 0.8 * ((i * 37) % 40) / 40)
-            y = box["y"] + box["height"] * (0.1 + 0.8 * ((i * 13) % 40) / 40)
-            old = readout.text_content()
-            start = time.perf_counter()
-            page.mouse.move(x, y)
-            page.wait_for_function("([el, old]) => el.textContent !== old", arg=[handle, old], polling="raf")
-            moves.append(time.perf_counter() - start)
-        hover = _median_ms(moves)
-        rows.append(Row(name, "pointer move to new image (median of 40)", hover, "ms", f"<= {HOVER_TARGET_MS:g}",
-                        hover <= HOVER_TARGET_MS, f"p90 {1000 * sorted(moves)[35]:.1f} ms; Playwright mouse.move, then "
-                        "the readout changed at an animation frame; includes the driver's round trips"))
-
-        clicks = []
-        for i in range(3 if quick else 6):
-            x, y = box["x"] + box["width"] * (0.3 + 0.07 * i), box["y"] + box["height"] * (0.35 + 0.05 * i)
-            start = time.perf_counter()
-            page.mouse.click(x, y)
-            page.wait_for_function("(n) => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]"
-                                   ".some(e => e.textContent.includes('Pinned on the AE map') && "
-                                   "!e.closest('[data-stale=true]')) && location.search.includes('pin=ae') && "
-                                   "location.search !== window.__lastPin", arg=i, polling="raf")
-            page.wait_for_selector(server.READY_SELECTOR)
-            clicks.append(time.perf_counter() - start)
-            page.evaluate("() => { window.__lastPin = location.search; }")
-        pin = _median_ms(clicks)
-        rows.append(Row(name, "click to pinned result rendered (median)", pin, "ms", f"<= {PIN_TARGET_MS:g}",
-                        pin <= PIN_TARGET_MS, "warm server; fragment rerun: exact decode, classifier, 2 x 5 "
-                        "neighbours, density, URL updated"))
-        slider = page.locator("[data-testid=stSlider] [tabindex='0']").first  # the thumb of z1 of the 3D view
-        slider.scroll_into_view_if_needed()
-        steps = []
-        for i in range(3 if quick else 8):
-            source = page.evaluate("() => [...document.querySelectorAll('[data-testid=stImageCaption]')]"
-                                   ".find(e => e.textContent === 'decode at z')?.closest('[data-testid=stImage]')"
-                                   ".querySelector('img').src")
-            start = time.perf_counter()
-            slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-            page.wait_for_function("(old) => { const c = [...document.querySelectorAll("
-                                   "'[data-testid=stImageCaption]')].find(e => e.textContent === 'decode at z');"
-                                   "return c && c.closest('[data-testid=stImage]').querySelector('img').src !== old; }",
-                                   arg=source, polling="raf")
-            page.wait_for_selector(server.READY_SELECTOR)
-            steps.append(time.perf_counter() - start)
-        step = _median_ms(steps)
-        rows.append(Row(name, "3D slider step to new decode rendered (median)", step, "ms",
-                        f"<= {SLIDER_TARGET_MS:g}", step <= SLIDER_TARGET_MS,
-                        "arrow key on z1, a fragment rerun: exact decode, classifier, 3D figure with the marker"))
-        chromium.close()
-    return rows
+    m = latent_space_timing.measure(quick)
+    added = m["rss_after_mb"] - m["rss_before_mb"]
+    hover, pin, step = (_median_ms(m[key]) for key in ("hover_s", "pin_s", "slider_s"))
+    first = statistics.median(m["first_visit_s"])
+    return [
+        Row(name, "server memory the page adds (first visit, RSS)", added, "MB", f"<= {MEMORY_TARGET_MB:g}",
+            added <= MEMORY_TARGET_MB, f"{m['rss_before_mb']:.0f} -> {m['rss_after_mb']:.0f} MB after the Overview; "
+            "maps, 3D and 16D sections computed, train codes of 5 models encoded"),
+        Row(name, "page first visit, warm server (new tab to maps ready, median of 3)", first, "s",
+            f"<= {FIRST_VISIT_TARGET_S:g}", first <= FIRST_VISIT_TARGET_S, "headless Chromium, software WebGL; until "
+            "both maps show a decode"),
+        Row(name, "pointer move to new image (median of 40)", hover, "ms", f"<= {HOVER_TARGET_MS:g}",
+            hover <= HOVER_TARGET_MS, f"p90 {1000 * sorted(m['hover_s'])[int(0.9 * len(m['hover_s']))]:.1f} ms; "
+            "Playwright mouse.move until the readout changed at an animation frame; includes the driver's round trips"),
+        Row(name, "click to pinned result rendered (median)", pin, "ms", f"<= {PIN_TARGET_MS:g}", pin <= PIN_TARGET_MS,
+            "warm server; fragment rerun: exact decode, classifier, 2 x 5 neighbours, density, URL updated"),
+        Row(name, "3D slider step to new decode rendered (median)", step, "ms", f"<= {SLIDER_TARGET_MS:g}",
+            step <= SLIDER_TARGET_MS, "arrow key on z1; fragment rerun and the 3D figure redrawn with its marker"),
+    ]
