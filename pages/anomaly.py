@@ -185,7 +185,7 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
     pr.vega_lite_chart(anomaly_charts.with_operating_point(results["pr"], "pr", point), width="stretch")
     st.caption(f"Left: recall (share of anomalies flagged) against the false-alarm rate (share of normal images "
                f"flagged). Right: precision (share of flagged images that are anomalies) against recall. "
-               f"The black dot is the current threshold. **AUROC {evaluation.auroc:.3f}**: a random anomaly "
+               f"The violet dot is the current threshold. **AUROC {evaluation.auroc:.3f}**: a random anomaly "
                f"outscores a random normal image {evaluation.auroc:.1%} of the time, whatever the threshold. "
                f"Average precision {evaluation.average_precision:.3f} summarises the right-hand curve; the "
                f"dashed lines are a detector that guesses.")

@@ -203,12 +203,10 @@ example = cached.probe_example(dataset_name, kind, k, example_index - 1)
 learned_point, jpeg = example.comparison.at_chosen_k(), example.comparison.jpeg_nearest_in_bytes()
 pictures, chart_col = st.columns([2, 3], gap="large")
 with pictures:
-    for column, picture, caption in zip(
-            st.columns(3), cached.probe_pictures(dataset_name, kind, k, example_index - 1),
-            (f"original: PNG {example.comparison.png.n_bytes} B",
-             f"AE k={k}: {learned_point.n_bytes} B, {learned_point.psnr:.1f} dB",
-             f"JPEG q={jpeg.setting.removeprefix('quality ')}: {jpeg.n_bytes} B, {jpeg.psnr:.1f} dB")):
-        column.image(picture, caption=caption, width="stretch", output_format="PNG")
+    st.image(cached.probe_pictures(dataset_name, kind, k, example_index - 1), width="stretch", output_format="PNG",
+             caption=f"original: PNG {example.comparison.png.n_bytes} B · "
+                     f"AE k={k}: {learned_point.n_bytes} B, {learned_point.psnr:.1f} dB · "
+                     f"JPEG q={jpeg.setting.removeprefix('quality ')}: {jpeg.n_bytes} B, {jpeg.psnr:.1f} dB")
     cheapest = example.comparison.cheapest()
     costs = [f"{name} {point.n_bytes} B ({point.setting})" if point else f"{name} never"
              for name, point in cheapest.items()]
@@ -229,8 +227,11 @@ st.dataframe(
     hide_index=True, width="stretch",
     column_config={
         "kind": "image",
-        "learned_wins": st.column_config.ProgressColumn("AE wins", format="percent", min_value=0, max_value=1),
-        "jpeg_wins": st.column_config.ProgressColumn("JPEG wins", format="percent", min_value=0, max_value=1),
+        # Narrow bars, so that on a phone both verdict columns show before the table needs a sideways swipe.
+        "learned_wins": st.column_config.ProgressColumn("AE wins", format="percent", min_value=0, max_value=1,
+                                                        width=80),
+        "jpeg_wins": st.column_config.ProgressColumn("JPEG wins", format="percent", min_value=0, max_value=1,
+                                                     width=80),
         "code_psnr": st.column_config.NumberColumn(f"AE k={k}: dB at {code_size} B", format="%.1f"),
         "jpeg_small_bytes": st.column_config.NumberColumn("smallest JPEG (B)", format="%.0f"),
         "jpeg_small_psnr": st.column_config.NumberColumn("its dB", format="%.1f"),

@@ -16,7 +16,7 @@ from dashboard.viz import plots
 
 NORMAL_COLOR = "#4C78A8"
 ANOMALY_COLOR = "#E45756"
-THRESHOLD_COLOR = "#111111"
+THRESHOLD_COLOR = "#8A63D2"  # violet: about 4:1 contrast on the light and on the dark background alike
 GROUP_NAMES = ("normal", "anomalous")
 # Dark blue (most normal) to red (most anomalous); the bright end of the error-map scale would vanish on white.
 SCORE_COLORSCALE = [[0.0, "#253494"], [0.5, "#fdae61"], [1.0, "#d7191c"]]
@@ -178,7 +178,13 @@ def latent_figure(points: np.ndarray, evaluation: Evaluation, names: list[str], 
             text=names[chosen], customdata=evaluation.scores[chosen],
             hovertemplate="%{text}<br>score %{customdata:.4f}<extra></extra>"))
     fig = plots.style_3d(fig, height=height)
-    fig.update_layout(legend={"title": {"text": "shape"}, "x": 0.0, "y": 1.0})
+    # The colour bar lies under the scene and the shape legend under it: beside the scene, the bar squeezed it to a
+    # third of a phone's width, and a legend on top sat under the toolbar.
+    fig.update_traces(selector={"showlegend": False, "type": "scatter3d"},
+                      marker_colorbar={"orientation": "h", "x": 0.5, "xanchor": "center", "y": 0.1,
+                                       "yanchor": "middle", "len": 0.6, "thickness": 12,
+                                       "title": {"side": "top"}})
+    fig.update_layout(scene_domain={"y": [0.2, 1.0]}, legend={"title": {"text": "shape "}})
     return fig
 
 

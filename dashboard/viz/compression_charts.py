@@ -23,6 +23,8 @@ from dashboard.compression import (
 )
 from dashboard.viz import plots
 
+NOTE_COLOR = "#808080"  # marks and labels drawn on the chart: a grey that reads on the light and the dark theme
+
 
 def pixel_scale(small_images: bool) -> int:
     """On-screen pixels per image pixel: 8x8 digits are blown up further than 28x28 ones."""
@@ -95,9 +97,12 @@ def every_k_pictures(image: torch.Tensor | np.ndarray, found: Sequence[SingleRec
     return rows
 
 
-def probe_pictures(example: ProbeExample, scale: int) -> list[bytes]:
-    """The probe image, the learned code's rebuild and the closest-sized JPEG, each a finished PNG."""
-    return [encode_png(plots.to_pixels(x, scale)) for x in (example.image, example.learned, example.jpeg)]
+def probe_pictures(example: ProbeExample, scale: int) -> bytes:
+    """The probe image, the learned code's rebuild and the closest-sized JPEG side by side, as one finished PNG.
+
+    One row rather than three pictures: a phone stacks columns, and three full-width pictures ran a screen long.
+    """
+    return encode_png(tile_row([plots.to_pixels(x, scale) for x in (example.image, example.learned, example.jpeg)]))
 
 
 def latent_figure(view: LatentView, classes: list[str]) -> go.Figure:
@@ -119,8 +124,8 @@ def rate_distortion_chart(table: pd.DataFrame, chosen_k: int, metric: str = "mse
                  alt.Tooltip("psnr:Q", format=".2f", title="PSNR (dB)"),
                  alt.Tooltip("mse_vs_pca:Q", format=".2f", title="MSE / PCA's")])
     marker = alt.Chart(pd.DataFrame({"k": [chosen_k], "label": [f"k = {chosen_k}"]})).encode(x="k:Q")
-    return alt.layer(base.mark_line(point=True), marker.mark_rule(strokeDash=[4, 4], color="#888"),
-                     marker.mark_text(align="left", dx=4, dy=-6, color="#555").encode(
+    return alt.layer(base.mark_line(point=True), marker.mark_rule(strokeDash=[4, 4], color=NOTE_COLOR),
+                     marker.mark_text(align="left", dx=4, dy=-6, color=NOTE_COLOR).encode(
                          y=alt.value(0), text="label:N")).properties(height=300)
 
 
@@ -142,8 +147,8 @@ def codec_chart(comparison: CodecComparison) -> alt.LayerChart:
     target = alt.Chart(pd.DataFrame({"psnr": [comparison.target_psnr],
                                      "label": [f"target {comparison.target_psnr:g} dB"]}))
     return alt.layer(
-        curves, png.mark_rule(strokeDash=[2, 2], color="#666").encode(x="bytes:Q"),
-        png.mark_text(align="right", dx=-4, dy=8, color="#666").encode(x="bytes:Q", y=alt.value(0), text="label:N"),
-        target.mark_rule(strokeDash=[6, 3], color="#aaa").encode(y="psnr:Q"),
-        target.mark_text(align="left", dy=-6, color="#777").encode(x=alt.value(4), y="psnr:Q", text="label:N"),
+        curves, png.mark_rule(strokeDash=[2, 2], color=NOTE_COLOR).encode(x="bytes:Q"),
+        png.mark_text(align="right", dx=-4, dy=8, color=NOTE_COLOR).encode(x="bytes:Q", y=alt.value(0), text="label:N"),
+        target.mark_rule(strokeDash=[6, 3], color=NOTE_COLOR).encode(y="psnr:Q"),
+        target.mark_text(align="left", dy=-6, color=NOTE_COLOR).encode(x=alt.value(4), y="psnr:Q", text="label:N"),
     ).properties(height=300)

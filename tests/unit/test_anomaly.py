@@ -358,3 +358,30 @@ def test_threshold_and_operating_point_layer_onto_a_copy_of_the_cached_spec():
     for row in histogram["layer"][0]["data"]["values"]:
         shares[row["group"]] = shares.get(row["group"], 0.0) + row["share"]
     assert shares == pytest.approx({"normal (80)": 1.0, "anomalous (20)": 1.0})
+
+
+def contrast(color: str, background: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio between a '#rrggbb' colour and an RGB background."""
+    def luminance(rgb):
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    pair = sorted([luminance(tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))), luminance(background)])
+    return (pair[1] + 0.05) / (pair[0] + 0.05)
+
+
+LIGHT, DARK = (255, 255, 255), (17, 22, 29)  # the two themes' backgrounds (.streamlit/config.toml)
+
+
+def test_the_threshold_marks_read_on_the_light_and_the_dark_theme():
+    # Issue 14: the black threshold line, its label and the curves' dot vanished on the dark background.
+    assert contrast(anomaly_charts.THRESHOLD_COLOR, LIGHT) >= 3 and contrast(anomaly_charts.THRESHOLD_COLOR, DARK) >= 3
+
+
+def test_the_latent_view_leaves_the_scene_the_full_width():
+    evaluation = make_evaluation()
+    points = np.random.default_rng(0).normal(size=(len(evaluation.scores), 3))
+    figure = anomaly_charts.latent_figure(points, evaluation, [str(i) for i in range(len(points))])
+    bars = [t.marker.colorbar for t in figure.data if t.marker.showscale]
+    assert len(bars) == 1 and bars[0].orientation == "h"  # under the scene, not beside it (a phone's width)
+    assert figure.layout.legend.y is None or figure.layout.legend.y <= 0.1  # not on top, under the toolbar

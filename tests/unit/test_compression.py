@@ -326,3 +326,15 @@ def test_tile_row_and_charts(evaluated, digits, codecs_by_k):
     assert len(spec["layer"][0]["data"]["values"]) == len(evaluated)  # one point per codec, inline
     comparison = compression.compare_codecs(digits.x_test[:1], [codecs_by_k[k]["AE"] for k in (2, 16)], 16)
     assert len(compression_charts.codec_chart(comparison).to_dict()["layer"]) == 5
+    # Marks and labels drawn on the charts use one grey that reads on the light and the dark background (issue 14).
+    notes = {layer["mark"]["color"] for layer in compression_charts.codec_chart(comparison).to_dict()["layer"][1:]}
+    assert notes == {compression_charts.NOTE_COLOR}
+
+
+def test_the_probe_pictures_are_one_row(digits, codecs_by_k):
+    # Issue 14: three separate pictures stacked full-width on a phone; one row keeps them side by side.
+    learned = [codecs_by_k[k]["AE"] for k in compression.LATENT_SIZES]
+    measured = compression.probe_comparisons(digits, learned, 8, n=2, kinds=("letter",))
+    example = compression.probe_example(digits, "letter", measured["letter"][0], codecs_by_k[8]["AE"], n=2)
+    row = Image.open(io.BytesIO(compression_charts.probe_pictures(example, scale=10)))
+    assert row.size == (3 * 80 + 2 * 4, 80)

@@ -107,7 +107,7 @@ def typical_probe(dataset: str, kind: str) -> tuple[int, str, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def probe_pictures(dataset: str, kind: str, k: int, index: int) -> list[bytes]:
+def probe_pictures(dataset: str, kind: str, k: int, index: int) -> bytes:
     return charts.probe_pictures(probe_example(dataset, kind, k, index), _scale(dataset))
 
 
