@@ -15,8 +15,24 @@ from dashboard.core import corrupt, data
 Parts = dict[str, torch.Tensor]  # named pieces of a loss, detached, for logging
 
 
+class CardConfig:
+    """What every network config shares: a JSON round trip for the model card, with lists made tuples again."""
+
+    def __post_init__(self):
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "channels", tuple(self.channels))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        """The config from a card's dict; keys this version does not know are ignored."""
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(CardConfig):
     """Everything needed to rebuild an autoencoder; stored in each checkpoint's model card."""
 
     family: str = "ae"  # a key of AUTOENCODERS: "ae", "vae" or "dae" (an AE trained on corrupted input)
@@ -33,16 +49,7 @@ class ModelConfig:
             raise ValueError(f"Unknown family {self.family!r}; expected one of {FAMILIES}.")
         if self.latent_dim < 1:
             raise ValueError("latent_dim must be at least 1.")
-        object.__setattr__(self, "image_shape", tuple(self.image_shape))
-        object.__setattr__(self, "channels", tuple(self.channels))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        super().__post_init__()
 
 
 def _conv_sides(side: int, n_layers: int) -> list[int]:
@@ -207,7 +214,7 @@ FAMILIES = tuple(AUTOENCODERS)
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(CardConfig):
     """The reference classifier's architecture; stored in its JSON card (the training recipe sits beside it)."""
 
     family: str = "classifier"  # the NETWORKS key, so that a card says which network its config builds
@@ -219,15 +226,7 @@ class ClassifierConfig:
     def __post_init__(self):
         if self.family != ReferenceClassifier.family:
             raise ValueError(f"A classifier config has family {ReferenceClassifier.family!r}, not {self.family!r}.")
-        object.__setattr__(self, "image_shape", tuple(self.image_shape))
-        object.__setattr__(self, "channels", tuple(self.channels))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ClassifierConfig:
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+        super().__post_init__()
 
 
 class ReferenceClassifier(nn.Module):
