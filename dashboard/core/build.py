@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from dashboard.core import checkpoints, data, paths, recipes, train
+from dashboard.core import checkpoints, data, paths, recipes, snapshots, train
 
 HEADER = ("| name | epochs | seconds | device | test MSE | PCA MSE | AE/PCA | accuracy |\n"
           "|---|---:|---:|---|---:|---:|---:|---:|")
@@ -36,6 +36,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default=None, help="root folder; files go to OUT/<dataset>/ (default: models/)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="override every recipe's epoch count, for a quick trial run (cards record it)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads; the cards record the count (bit-identical reruns need the same)")
+    parser.add_argument("--snapshots-only", action="store_true",
+                        help=f"retrain only the recorded models ({', '.join(recipes.SNAPSHOT_NAMES)}) and write "
+                             "their training snapshots; shipped weights are kept, and a retrain that does not "
+                             "reproduce them bit for bit is reported and noted in the snapshot card")
     parser.add_argument("--list", action="store_true", help="print the recipes and exit without training")
     args = parser.parse_args(argv)
     for name in args.only or ():
@@ -47,9 +53,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def build_one(plan: recipes.Recipe, folder: Path, snapshots_only: bool = False) -> dict:
+    """Train one recipe and write its files (and, for a recorded model, its snapshots); returns the model's card.
+
+    With snapshots_only the shipped weights and card stay. Snapshots tie to the weights they ship beside; when the
+    retrain does not reproduce those bit for bit (float kernels differ between machines), their card says so.
+    """
+    recorder = snapshots.Recorder.for_dataset(data.load(plan.dataset)) \
+        if plan.name in recipes.SNAPSHOT_NAMES else None
+    _, card, payload = recipes.make(plan, on_epoch=recorder)
+    card_path = checkpoints.files_for(folder, plan.name)[0]
+    ended_at = card["sha256"]
+    if snapshots_only and card_path.exists():
+        card = checkpoints.read_card(card_path)
+        if card["sha256"] != ended_at:
+            print(f"  {plan.name}: the retrain's weights ({ended_at[:12]}) differ from the shipped ones "
+                  f"({card['sha256'][:12]}); shipped weights kept, snapshots recorded from the retrain", flush=True)
+    else:
+        card = checkpoints.save(payload, card, folder, plan.name)
+    if recorder is not None:
+        snapshots.save(recorder.to_bytes(), folder, plan.name, plan.dataset, card, ended_at=ended_at)
+    return card
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     names = args.only or list(recipes.SHIPPED_NAMES)
+    if args.snapshots_only:
+        names = [name for name in names if name in recipes.SNAPSHOT_NAMES]
     overrides = {"device": args.device} | ({"epochs": args.epochs} if args.epochs is not None else {})
     root = Path(args.out) if args.out else paths.MODELS_DIR
     if args.list:
@@ -66,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{dataset}: {len(names)} files from {len(ds.x_train)} training images into {root / dataset} "
               f"on {train.device_label(train.pick_device(args.device))}\n{HEADER}", flush=True)
         for name in names:
-            _, card, payload = recipes.make(recipes.recipe(name, dataset, **overrides))
-            card = checkpoints.save(payload, card, root / dataset, name)
+            card = build_one(recipes.recipe(name, dataset, **overrides), root / dataset, args.snapshots_only)
             print(row(card), flush=True)
     print(f"\nTotal wall clock: {time.perf_counter() - total:.1f} s")
 

@@ -16,6 +16,8 @@ CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo n
 # about; dae-64, the Denoising page's default, trains with smaller batches for longer and ships beside it.
 CORE_ZOO = ("ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-8", "vae-16", "vae-32", "dae-16")
 AUTOENCODER_NAMES = (*CORE_ZOO, "dae-64")
+# Models whose training is recorded for the Latent space page: a fixed image set's codes after every epoch.
+SNAPSHOT_NAMES = ("ae-2", "vae-2", "ae-3", "vae-3")
 SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER)
 SHIPPED_DATASETS = data.OFFLINE_DATASETS
 NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
@@ -103,17 +105,18 @@ SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
-         progress: train.ProgressFn | None = None, should_stop: train.StopFn | None = None
-         ) -> tuple[train.TrainResult, dict, bytes]:
+         progress: train.ProgressFn | None = None, should_stop: train.StopFn | None = None,
+         on_epoch: train.EpochFn | None = None) -> tuple[train.TrainResult, dict, bytes]:
     """Train a recipe and score it: (run, card, safetensors weights). Nothing is written; checkpoints.save does.
 
     x_train (and y_train, for the classifier) replace the dataset's train split, e.g. with a visitor's capped subset.
+    on_epoch (e.g. a snapshots.Recorder) looks at the network after every epoch without changing its training.
     """
     ds = data.load(plan.dataset)
     if x_train is None:
         x_train, y_train = ds.x_train, ds.y_train
     result = train.train(plan.network, x_train, plan.training, progress=progress, should_stop=should_stop,
-                         y_train=y_train)
+                         y_train=y_train, on_epoch=on_epoch)
     payload = checkpoints.to_bytes(result.model)
     scores = SCORES[plan.network.family](result.model, ds)
     from_table = x_train is ds.x_train and plan == recipe(plan.name, plan.dataset, device=plan.training.device)

@@ -14,6 +14,9 @@ from dashboard.core import nets
 
 ProgressFn = Callable[[int, int, float], None]  # (epoch done, epochs in total, mean train loss)
 StopFn = Callable[[], bool]
+# (epochs done, the network in eval mode under no_grad, mean train loss or None before the first epoch). Called once
+# before training and after every epoch; it must draw no random numbers, so training stays bit-identical with it.
+EpochFn = Callable[[int, nets.Network, "float | None"], None]
 
 
 @dataclass(frozen=True)
@@ -82,15 +85,28 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
+def _look(model: nets.Network, on_epoch: EpochFn | None, epoch: int, loss: float | None) -> None:
+    """Show the network to on_epoch in eval mode with no autograd, then put it back in training mode."""
+    if on_epoch is None:
+        return
+    model.eval()
+    try:
+        with torch.no_grad():
+            on_epoch(epoch, model, loss)
+    finally:
+        model.train()
+
+
 def train(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: TrainConfig = TrainConfig(),
           progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-          y_train: torch.Tensor | None = None) -> TrainResult:
+          y_train: torch.Tensor | None = None, on_epoch: EpochFn | None = None) -> TrainResult:
     """Train a fresh network on images (N, C, H, W) in [0, 1] (and labels (N,) for a classifier).
 
     The network says what a step feeds in and aims for (training_pair) and how far off it is (loss), so this loop
     has no family branches. Random draws come in a fixed order from one generator seeded by config.seed: batch
     order, then per step the shift, then whatever training_pair draws (a DAE's corruption); torch's global RNG,
     seeded just before the network is built, gives the initial weights and a VAE's reparameterisation noise.
+    on_epoch looks at the network before training and after each epoch (e.g. records codes) without changing it.
     """
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
@@ -106,6 +122,7 @@ def train(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: Train
         optimiser, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch), pct_start=config.warmup)
     result = TrainResult(model=model, device=device_label(device))
     start = time.perf_counter()
+    _look(model, on_epoch, 0, None)
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=generator, device=device)
@@ -124,6 +141,7 @@ def train(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: Train
             running += loss.detach() * len(images)
         result.history.append(float(running) / n)  # one sync per epoch, not per step
         result.epochs_done = epoch + 1
+        _look(model, on_epoch, epoch + 1, result.history[-1])
         if progress:
             progress(epoch + 1, config.epochs, result.history[-1])
         if should_stop and should_stop():
