@@ -269,3 +269,58 @@ def sixteen() -> None:
 
 
 sixteen()
+
+# ---------------------------------------------------------------- 6 · watch the space form
+st.subheader("6 · Watch the space form")
+EPOCH_KEY = "latent_watch_epoch"
+
+
+@st.fragment
+def watch() -> None:
+    names = [name for name in ("ae-2", "vae-2", "ae-3", "vae-3") if name in shipped]
+    found = {name: cached.snapshots(dataset_name, name) for name in names}
+    problems = [text for text in found.values() if isinstance(text, str)]
+    found = {name: snap for name, snap in found.items() if not isinstance(snap, str)}
+    for text in problems:
+        st.warning(text, icon="🚫")
+    if not found:
+        st.info("This dataset ships no recordings of training to replay.")
+        return
+    view = st.segmented_control("Code size", ["2 numbers", "3 numbers"], key="latent_watch_view",
+                                default="2 numbers") or "2 numbers"
+    wanted = [name for name in found if name.endswith("-2" if view.startswith("2") else "-3")]
+    if not wanted:
+        st.info(f"No {view} models were recorded for this dataset.")
+        return
+    last = max(len(found[name].epochs) - 1 for name in wanted)
+    st.session_state[EPOCH_KEY] = min(st.session_state.get(EPOCH_KEY, last), last)
+    epoch = st.slider("Epoch", 0, last, key=EPOCH_KEY,
+                      help="Drag to any point of training. The ▶ Play button under each chart replays every "
+                           "epoch in the browser, from the shown one on.")
+    for column, name in zip(st.columns(len(wanted), gap="large"), wanted):
+        snap = found[name]
+        at = min(epoch, len(snap.epochs) - 1)
+        with column:
+            loss = snap.loss[at]
+            column.metric(f"{name} training loss at epoch {at}", "untrained" if at == 0 else f"{loss:.4f}",
+                          None if at == 0 else f"{loss - snap.loss[1]:+.4f} since epoch 1", delta_color="inverse",
+                          help="Mean training loss of that epoch: binary cross-entropy per pixel (the VAE adds "
+                               "its KL term, so its numbers run higher).")
+            st.plotly_chart(cached.training_spec(dataset_name, name, at), width="stretch",
+                            key=f"latent_watch_{name}", config={"displayModeBar": False})
+    first = next(iter(found.values()))
+    st.caption(
+        f"The same {len(first.indices):,} test digits, encoded by each model before training (epoch 0) and after "
+        "every pass over the training images. At first the untrained encoder squeezes every digit into one "
+        "shapeless blob: the codes mean nothing yet. Within a few epochs the blob stretches and digits that look "
+        "alike pull together; later epochs mostly sharpen the borders between classes while the loss flattens. "
+        "The plain autoencoder's classes drift apart freely and leave gaps between them; the VAE's KL term keeps "
+        "pulling its codes back towards the centre, so its clusters stay packed round the origin with few holes. "
+        "The axes follow the codes, so read their numbers to see how far the space has grown.")
+    if not first.card.get("ends_at_shipped_weights", True):
+        st.caption("Recorded while retraining the same recipe on the build machine, whose floating-point kernels "
+                   "differ from the machine that trained the shipped weights: the final frame is a sibling of the "
+                   "maps above, trained the same way, not the identical model.")
+
+
+watch()

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.app import models, training, ui
-from dashboard.core import corrupt, nets, train, zoo
-from dashboard.viz import plots
+from dashboard.core import corrupt, nets, recipes, snapshots, train, zoo
+from dashboard.viz import latent_space_figures, plots
 
 MAX_EPOCHS = 40
 MAX_SECONDS = 180
@@ -34,18 +34,33 @@ def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: f
         with st.status(f"Training {label} on {train.device_label()}…", expanded=True) as status:
             st.button("Cancel training", key="models_cancel", help="Stops after the current epoch.")
             bar = st.progress(0.0, text="Starting…")
-            chart = st.empty()
+            mappable = latent in (2, 3)  # a 2- or 3-number code can be drawn as it forms
+            chart_col, map_col = st.columns(2, gap="medium") if mappable else (st.container(), None)
+            chart = chart_col.empty()
+            live_map = map_col.empty() if mappable else None
             history: list[float] = []
             deadline = time.monotonic() + MAX_SECONDS
+            recorder = snapshots.Recorder.for_dataset(ds) if mappable else None
+            labels = ds.y_test.numpy()[recorder.indices.numpy()] if mappable else None
 
             def report(epoch: int, total: int, loss: float) -> None:
                 history.append(loss)
                 bar.progress(epoch / total, text=f"Epoch {epoch}/{total}: loss {loss:.4f}")
                 chart.altair_chart(plots.loss_curve(history), width="stretch")
 
-            result, card, payload = zoo.train_model(
-                name, dataset_name, config, settings, x_train=ds.x_train[:models.ON_DEMAND_MAX_IMAGES],
-                progress=report, should_stop=lambda: time.monotonic() > deadline)
+            def draw_codes(epoch: int, model, loss: float | None) -> None:
+                recorder(epoch, model, loss)
+                live_map.plotly_chart(latent_space_figures.live_codes(
+                    recorder.codes[-1], labels, ds.classes, label, epoch, loss), width="stretch",
+                    key=f"models_live_map_{epoch}", config={"displayModeBar": False})
+
+            plan = recipes.Recipe(name, dataset_name, config, settings)
+            result, card, payload = recipes.make(
+                plan, x_train=ds.x_train[:models.ON_DEMAND_MAX_IMAGES], progress=report,
+                should_stop=lambda: time.monotonic() > deadline, on_epoch=draw_codes if mappable else None)
+            if mappable:
+                map_col.caption(f"Where {len(labels):,} test digits land after each epoch, coloured by class: one "
+                                "shapeless blob at first, then groups that pull apart as the loss falls.")
             ref = models.add_own_model(name, dataset_name, result.model, card, payload)
             status.update(label=f"{ref.label} is ready ({result.epochs_done} epochs, {result.seconds:.1f} s)"
                           + (" — stopped at the time cap" if result.cancelled else ""), state="complete")

@@ -130,3 +130,95 @@ def with_marker(base: go.Figure, z: np.ndarray, name: str = "current z") -> dict
 def strips_png(rows: np.ndarray, scale: int) -> bytes:
     """Rows of images (m, s, H, W) in [0, 1] as one PNG grid."""
     return plots.grid_png([list(row) for row in np.asarray(rows)], scale=scale)
+
+
+# ---------------------------------------------------------------- training snapshots: the space forming
+
+def shown_epochs(n_epochs: int, max_frames: int = 61) -> list[int]:
+    """Epochs 0..n_epochs, thinned evenly to at most max_frames (always the first and the last)."""
+    if n_epochs + 1 <= max_frames:
+        return list(range(n_epochs + 1))
+    return sorted({round(i * n_epochs / (max_frames - 1)) for i in range(max_frames)})
+
+
+def _frame_ranges(points: np.ndarray) -> list[list[float]]:
+    """Axis ranges that hold nearly all of one epoch's codes (the outer 0.5% may fall off), padded by a tenth."""
+    low, high = np.percentile(points, [0.5, 99.5], axis=0)
+    pad = np.maximum((high - low) * 0.1, 1e-3)
+    return [[round(float(lo - p), 4), round(float(hi + p), 4)] for lo, hi, p in zip(low, high, pad)]
+
+
+def training_figure(codes: np.ndarray, labels: np.ndarray, classes: list[str], loss: np.ndarray, epochs: list[int],
+                    start: int, title: str, height: int = 420) -> dict:
+    """A plotly spec (dict) of codes (E + 1, N, k) at each shown epoch, played in the browser by its own button.
+
+    One frame per shown epoch; start is the epoch shown first (the page's scrubber). The axes follow each epoch's
+    codes, so the untrained network's tight clump is as readable as the final spread.
+    """
+    three = codes.shape[2] >= 3
+    labels = np.asarray(labels).astype(int)
+    by_class = [np.flatnonzero(labels == c) for c in range(len(classes))]
+
+    def traces(epoch: int) -> list[dict]:
+        points = np.round(codes[epoch].astype(np.float32), 3)
+        out = []
+        for members in by_class:
+            trace = {"type": "scatter3d" if three else "scatter", "x": points[members, 0], "y": points[members, 1]}
+            if three:
+                trace["z"] = points[members, 2]
+            out.append(trace)
+        return out
+
+    def frame_layout(epoch: int) -> dict:
+        ranges = _frame_ranges(codes[epoch].astype(np.float32))
+        words = "untrained" if epoch == 0 else f"loss {float(loss[epoch]):.4f}"
+        layout = {"title": {"text": f"{title} · epoch {epoch} · {words}"}}
+        if three:
+            layout["scene"] = {f"{a}axis": {"range": r, "autorange": False} for a, r in zip("xyz", ranges)}
+        else:
+            layout |= {"xaxis": {"range": ranges[0], "autorange": False},
+                       "yaxis": {"range": ranges[1], "autorange": False}}
+        return layout
+
+    first = traces(start)
+    for c, trace in enumerate(first):
+        trace |= {"name": str(classes[c]), "mode": "markers", "hovertemplate": f"{classes[c]}<extra></extra>",
+                  "marker": {"size": 2.5 if three else 5, "color": plots.CLASS_COLORS[c % len(plots.CLASS_COLORS)],
+                             "opacity": 0.75}}
+    # 2D frames glide between epochs; a 3D scene must be redrawn for each.
+    play = {"frame": {"duration": 180 if three else 220, "redraw": three}, "fromcurrent": True,
+            "transition": {"duration": 0 if three else 160, "easing": "cubic-in-out"}, "mode": "immediate"}
+    jump = {"frame": {"duration": 0, "redraw": three}, "transition": {"duration": 0}, "mode": "immediate"}
+    layout = {
+        "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.32 if not three else -0.05, "itemsizing": "constant"},
+        "title": {"font": {"size": 14}, "x": 0.01},
+        "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": 0,
+                         "xanchor": "left", "yanchor": "top", "pad": {"t": 36, "r": 8},
+                         "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
+                                     {"label": "⏸", "method": "animate", "args": [[None], jump]}]}],
+        "sliders": [{"active": epochs.index(start), "x": 0.2, "len": 0.8, "y": 0, "yanchor": "top",
+                     "pad": {"t": 30}, "currentvalue": {"prefix": "epoch ", "font": {"size": 12}},
+                     "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], jump]} for e in epochs]}],
+    } | frame_layout(start)
+    if three:
+        layout["scene"] |= {"aspectmode": "cube"}
+        layout["uirevision"] = "keep-camera"
+    else:
+        layout["xaxis"] |= {"title": {"text": "z1"}, "zeroline": False}
+        layout["yaxis"] |= {"title": {"text": "z2"}, "zeroline": False}
+    frames = [{"name": str(e), "data": traces(e), "traces": list(range(len(classes))), "layout": frame_layout(e)}
+              for e in epochs]
+    return {"data": first, "layout": layout, "frames": frames}
+
+
+def live_codes(codes: np.ndarray, labels: np.ndarray, classes: list[str], title: str, epoch: int,
+               loss: float | None, height: int = 360) -> dict:
+    """One epoch's codes (N, k) as a still plotly spec, for a map that redraws while a model trains."""
+    spec = training_figure(np.asarray(codes)[None], labels, classes, np.array([np.nan]), [0], 0, title, height)
+    words = "untrained" if loss is None else f"loss {loss:.4f}"
+    spec["layout"] = {k: v for k, v in spec["layout"].items() if k not in ("updatemenus", "sliders")}
+    spec["layout"]["title"] = {"text": f"{title} · epoch {epoch} · {words}", "font": {"size": 14}, "x": 0.01}
+    spec["layout"]["legend"]["y"] = -0.2 if np.shape(codes)[1] < 3 else -0.05
+    spec.pop("frames")
+    return spec

@@ -116,3 +116,21 @@ def test_models_page_shows_cards_and_trains_a_session_model():
     app.selectbox(key="overview_model").set_value("ae-3 #1 (yours)").run()
     assert_no_exception(app)
     assert "Code size 3" in texts(app)
+
+
+def test_models_page_draws_the_code_map_live_while_a_two_number_model_trains():
+    import json
+
+    app = open_page("models", dataset="digits")
+    app.selectbox(key="models_family").set_value("vae")
+    app.selectbox(key="models_latent").set_value(2)
+    app.slider(key="models_epochs").set_value(2)
+    [b for b in app.button if b.label == "Train"][0].click().run()
+    assert_no_exception(app)
+    maps = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    titles = [m["layout"].get("title", {}).get("text", "") for m in maps]
+    assert any("vae-2 #1 (yours) · epoch 2 · loss" in t for t in titles), titles
+    live = maps[[i for i, t in enumerate(titles) if "epoch 2" in t][0]]
+    assert sum(len(trace["x"]["bdata"]) if isinstance(trace["x"], dict) else len(trace["x"])
+               for trace in live["data"]) > 0
+    assert "Where 359 test digits land after each epoch" in texts(app)

@@ -110,3 +110,24 @@ def test_the_16_number_directions_move_the_code():
     app.slider(key="latent_pc_0").set_value(3.0).run()
     assert_no_exception(app)
     assert moved_png() != before
+
+
+def test_the_training_scrubber_changes_the_shown_epoch():
+    app = open_page("latent-space", query={"dataset": "digits"})
+    assert_no_exception(app)
+    assert "6 · Watch the space form" in texts(app)
+    scrubber = app.slider(key="latent_watch_epoch")
+    assert scrubber.value == scrubber.max == 120  # opens on the trained map
+    labels = [m.label for m in app.metric if "training loss" in m.label]
+    assert labels == ["ae-2 training loss at epoch 120", "vae-2 training loss at epoch 120"]
+    scrubber.set_value(10).run()
+    assert_no_exception(app)
+    labels = [m.label for m in app.metric if "training loss" in m.label]
+    assert labels == ["ae-2 training loss at epoch 10", "vae-2 training loss at epoch 10"]
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")
+              if "epoch 10 · loss" in json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")]
+    assert len(charts) == 2 and all(len(c["frames"]) >= 31 for c in charts)
+    app.segmented_control(key="latent_watch_view").set_value("3 numbers").run()
+    assert_no_exception(app)
+    assert [m.label for m in app.metric if "training loss" in m.label] == [
+        "ae-3 training loss at epoch 10", "vae-3 training loss at epoch 10"]

@@ -1,4 +1,4 @@
-"""Cached accessors of the Latent space page: map payloads, pinned points, own codes, 3D bases and directions."""
+"""Cached accessors of the Latent space page: maps, pins, own codes, 3D bases, directions, training snapshots."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from dashboard import latent_space
 from dashboard.app import ui
+from dashboard.core import snapshots as snapshot_files
 from dashboard.core import zoo
 from dashboard.sampling import quality
 from dashboard.viz import latent_space_figures as figures
@@ -87,3 +88,25 @@ def moved_code(dataset: str, model_name: str, index: int, steps: tuple[float, ..
     found = latent_space.directions(model_name, dataset)
     start = zoo.codes(model_name, dataset, "test")[index]
     return tuple(float(v) for v in latent_space.move(start, found, np.asarray(steps)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def snapshots(dataset: str, model_name: str) -> snapshot_files.Snapshots | str:
+    """A model's training snapshots, verified once per server; a string says why there are none to show."""
+    try:
+        return snapshot_files.load(model_name, dataset)
+    except FileNotFoundError:
+        return f"{model_name} ships no training snapshots for {dataset}."
+    except zoo.CheckpointError as exc:
+        return str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def training_spec(dataset: str, model_name: str, start: int) -> dict:
+    """The snapshot animation of one model, opened at epoch start (a plotly spec shared by every session)."""
+    found = snapshots(dataset, model_name)
+    ds = ui.dataset(dataset)
+    epochs = figures.shown_epochs(len(found.epochs) - 1)
+    start = min(epochs, key=lambda e: abs(e - start))
+    return figures.training_figure(found.codes, ds.y_test.numpy()[found.indices], ds.classes, found.loss, epochs,
+                                   start, model_name, height=460 if found.codes.shape[2] >= 3 else 420)
