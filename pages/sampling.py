@@ -37,12 +37,12 @@ if not sizes:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def spread_spec(dataset: str, k: int, components: int, temperature: float) -> dict:
-    """The class-spread chart as a finished spec: building an altair chart costs 100+ ms on every rerun."""
+def spread_specs(dataset: str, k: int, components: int, temperature: float) -> list[dict]:
+    """The class-spread charts as finished specs: building altair charts costs 100+ ms on every rerun."""
     reports = {label: r for label, r in cached.scores(dataset, k, components, temperature).items()
                if label in sampling_figures.SETUP_COLORS}
-    return sampling_charts.class_spread_chart(reports, ui.dataset(dataset).classes,
-                                              sampling_figures.SETUP_COLORS).to_dict()
+    return [chart.to_dict() for chart in sampling_charts.class_spread_charts(
+        reports, ui.dataset(dataset).classes, sampling_figures.SETUP_COLORS)]
 
 
 def score_at(temperature: float) -> None:
@@ -108,12 +108,17 @@ def sample_grids() -> None:
     table = pd.DataFrame([{"images": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
                            "classes seen": f"{len(r.class_counts) - r.missing_classes} of {len(r.class_counts)}",
                            "class balance ↑": r.class_entropy} for label, r in reports.items()])
+    # Narrow number columns and pinned names: on a phone the table scrolls sideways with the names in view.
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"FID-like ↓": st.column_config.NumberColumn(format="%.1f"),
-                                "confidence ↑": st.column_config.NumberColumn(format="%.2f"),
+                 column_config={"images": st.column_config.TextColumn(pinned=True),
+                                "FID-like ↓": st.column_config.NumberColumn(format="%.1f", width="small"),
+                                "confidence ↑": st.column_config.NumberColumn(format="%.2f", width="small"),
+                                "classes seen": st.column_config.TextColumn(width="small"),
                                 "class balance ↑": st.column_config.ProgressColumn(format="%.2f", min_value=0,
-                                                                                   max_value=1)})
-    st.vega_lite_chart(spread_spec(dataset_name, k, components, scored_t), width="stretch")
+                                                                                   max_value=1, width="small")})
+    specs = spread_specs(dataset_name, k, components, scored_t)
+    for column, spec in zip(st.columns(len(specs), gap="small"), specs):  # side by side; stacked on a phone
+        column.vega_lite_chart(spec, width="stretch")
     st.caption("**FID-like** is the Fréchet distance on the 64 features of that small classifier, not the "
                "Inception network of published FIDs, and uses 1,000 samples, so only compare numbers within this "
                "app. *Real train images* is what a perfect sampler would score; the *reconstructions* row is the "

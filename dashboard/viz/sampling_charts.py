@@ -8,19 +8,29 @@ import pandas as pd
 from dashboard.sampling.quality import QualityReport
 
 
-def class_spread_chart(reports: dict[str, QualityReport], classes: list[str],
-                       colors: dict[str, str] | None = None) -> alt.Chart:
-    """Share of samples per predicted class, one small bar chart per sampler, on a shared axis."""
-    rows = [{"sampler": label, "class": classes[i], "share": count / max(report.n, 1), "even": 1 / len(classes)}
-            for label, report in reports.items() for i, count in enumerate(report.class_counts)]
-    domain = list(reports)
-    color = alt.Color("sampler:N", scale=alt.Scale(domain=domain, range=[(colors or {}).get(d, "#888888")
-                                                                        for d in domain]), legend=None)
-    base = alt.Chart()
-    bars = base.mark_bar().encode(
-        x=alt.X("class:N", sort=classes, title="predicted class", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
-        y=alt.Y("share:Q", title="share of samples", axis=alt.Axis(format="%")),
-        color=color, tooltip=["sampler", "class", alt.Tooltip("share:Q", format=".1%")])
-    even = base.mark_rule(strokeDash=[4, 3], color="#555555").encode(y="mean(even):Q")  # every class equally often
-    return alt.layer(bars, even, data=pd.DataFrame(rows)).properties(height=120, width=150).facet(
-        facet=alt.Facet("sampler:N", sort=domain, title=None), columns=len(domain))
+def class_spread_charts(reports: dict[str, QualityReport], classes: list[str],
+                        colors: dict[str, str] | None = None) -> list[alt.LayerChart]:
+    """Share of samples per predicted class: one small bar chart per sampler, all on the same share axis.
+
+    Separate charts rather than one faceted chart: a facet has a fixed width per panel (752 px for four), which
+    ran off a phone's screen, while each of these stretches to its own column and the columns stack on a phone.
+    """
+    shares = {label: [count / max(report.n, 1) for count in report.class_counts] for label, report in reports.items()}
+    top = max((share for row in shares.values() for share in row), default=0.0)
+    y_scale = alt.Scale(domain=[0, max(top, 1.5 / len(classes))])  # shared, so bar heights compare across charts
+    charts = []
+    for position, (label, row) in enumerate(shares.items()):
+        frame = pd.DataFrame({"class": classes, "share": row, "sampler": label})
+        bars = alt.Chart(frame).mark_bar(color=(colors or {}).get(label, "#888888")).encode(
+            x=alt.X("class:N", sort=classes, title="predicted class",
+                    axis=alt.Axis(labelAngle=0, labelOverlap=False)),
+            y=alt.Y("share:Q", scale=y_scale, axis=alt.Axis(format="%", tickCount=4),
+                    title="share of samples" if position == 0 else None),
+            tooltip=["sampler", "class", alt.Tooltip("share:Q", format=".1%")])
+        # Every class equally often; mid grey reads on the light and the dark theme.
+        even = alt.Chart(pd.DataFrame({"even": [1 / len(classes)]})).mark_rule(
+            color="#888888", strokeDash=[4, 3]).encode(y="even:Q")
+        # Streamlit fits title, axes and bars into the height of a stretched chart: 210 leaves the bars about 130.
+        charts.append(alt.layer(bars, even).properties(title=alt.TitleParams(label, fontSize=12, anchor="start"),
+                                                       height=210))
+    return charts

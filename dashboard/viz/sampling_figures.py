@@ -16,6 +16,7 @@ SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "A
                 plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"]}
 SAMPLE_NEAR_COLOR = "#111111"
 SAMPLE_HOLE_COLOR = "#E45756"
+TOOLBAR_STRIP = 34  # px of top margin where plotly's toolbar sits, clear of the data and the legend
 
 
 def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: int = 420) -> go.Figure:
@@ -31,10 +32,17 @@ def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: i
                      ("samples in holes", view.samples[view.in_hole], SAMPLE_HOLE_COLOR, "x")]
     if k == 3:
         fig = plots.latent_scatter_3d(view.codes, view.labels, classes, marker_size=2, height=height, title=title)
-        fig.update_layout(legend={"orientation": "h", "y": -0.02, "x": 0.0, "title": {"text": ""}})
+        # The legend (ten classes and the two kinds of sample) gets the bottom quarter inside the figure, flowing
+        # in rows; below the scene it was squeezed into one scrolling column that cut off the sample entries. The
+        # top margin is the toolbar's own strip, so it covers neither the scene nor the legend.
+        fig.update_layout(legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 0.0, "yanchor": "bottom",
+                                  "title": {"text": ""}},
+                          scene={"domain": {"y": [0.3, 1.0]}}, margin={"t": TOOLBAR_STRIP})
         for name, points, color, symbol in sample_groups:
             fig.add_trace(go.Scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2], mode="markers", name=name,
-                                       marker={"size": 3, "color": color, "symbol": symbol},
+                                       # A white ring keeps the black dots visible on the dark theme's scene.
+                                       marker={"size": 3, "color": color, "symbol": symbol,
+                                               "line": {"color": "#FFFFFF", "width": 1 if symbol == "circle" else 0}},
                                        hovertemplate=f"{name}<extra></extra>"))
         return fig
     fig = go.Figure()
@@ -48,7 +56,7 @@ def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: i
         fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=name,
                                  marker={"size": 5 if symbol == "x" else 3, "color": color, "symbol": symbol},
                                  hovertemplate=f"{name}<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": TOOLBAR_STRIP + (30 if title else 0), "b": 0},
                       title={"text": title, "x": 0.0, "font": {"size": 14}} if title else None,
                       legend={"itemsizing": "constant", "orientation": "h", "y": -0.18, "x": 0.0},
                       xaxis={"title": "z1", "zeroline": True}, yaxis={"title": "z2", "scaleanchor": "x"},

@@ -352,10 +352,16 @@ def test_holes_figure_draws_codes_and_both_kinds_of_samples():
         sampling_figures.holes_figure(samplers.latent_map(DIGITS, "ae-8", "standard", n_samples=10), ds.classes)
 
 
-def test_class_spread_chart_has_one_panel_per_sampler():
+def test_class_spread_charts_one_per_sampler_stretch_and_share_an_axis():
     reports = {"a": quality.QualityReport(10, 1.0, 0.9, (5, 5, 0), 0.63), "b": quality.QualityReport(10, 2.0, 0.8,
                                                                                                     (0, 0, 10), 0.0)}
-    spec = sampling_charts.class_spread_chart(reports, ["x", "y", "z"], {"a": "#111111"}).to_dict()
-    assert spec["facet"]["sort"] == ["a", "b"] and spec["columns"] == 2
-    shares = {(row["sampler"], row["class"]): row["share"] for row in next(iter(spec["datasets"].values()))}
-    assert shares[("a", "x")] == 0.5 and shares[("b", "z")] == 1.0
+    specs = [chart.to_dict() for chart in sampling_charts.class_spread_charts(reports, ["x", "y", "z"],
+                                                                              {"a": "#111111"})]
+    assert [spec["title"]["text"] for spec in specs] == ["a", "b"]
+    # No fixed width: each chart stretches to its column, so four of them fit a phone's screen one under another.
+    assert all("width" not in spec and "facet" not in spec for spec in specs)
+    shares = [{row["class"]: row["share"] for row in next(iter(spec["datasets"].values())) if "class" in row}
+              for spec in specs]
+    assert shares[0]["x"] == 0.5 and shares[1]["z"] == 1.0
+    domains = [spec["layer"][0]["encoding"]["y"]["scale"]["domain"] for spec in specs]
+    assert domains[0] == domains[1] == [0, 1.0]  # one share axis, so bar heights compare across samplers
