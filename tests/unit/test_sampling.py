@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -262,34 +260,6 @@ def test_real_images_score_well_and_blank_images_badly(reference):
     assert blurred.class_entropy == 0.0 and blurred.missing_classes == 9
 
 
-def test_classifier_checkpoint_is_checked_before_use(tmp_path, reference):
-    source = zoo.folder_for(DIGITS)
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(source / f"{quality.FILE_STEM}{suffix}", tmp_path)
-    net, _ = quality.load_classifier(tmp_path)
-    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), reference[0].state_dict().values()))
-    weights = tmp_path / f"{quality.FILE_STEM}.safetensors"
-    payload = bytearray(weights.read_bytes())
-    payload[-1] ^= 0xFF
-    weights.write_bytes(bytes(payload))
-    with pytest.raises(zoo.CheckpointError, match="sha256"):
-        quality.load_classifier(tmp_path)
-    card_path = tmp_path / f"{quality.FILE_STEM}.json"
-    card_path.write_text(json.dumps({"config": {}}))
-    with pytest.raises(zoo.CheckpointError, match="unreadable"):
-        quality.load_classifier(tmp_path)
-
-
-def test_training_the_classifier_is_deterministic():
-    ds = data.load(DIGITS)
-    small = data.Dataset(DIGITS, ds.x_train[:300], ds.y_train[:300], ds.x_test[:50], ds.y_test[:50], ds.classes)
-    config = quality.ClassifierConfig(image_shape=ds.image_shape, channels=(4, 8), features=8, epochs=2)
-    first, card = quality.train_classifier(small, config)
-    second, _ = quality.train_classifier(small, config)
-    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
-    assert card["parameters"] == sum(p.numel() for p in first.parameters())
-
-
 def test_shipped_digits_models_reproduce_the_lesson(reference):
     """A fitted density or a VAE prior gives images far closer to real digits than an AE with N(0, I)."""
     scores = {setup.label: quality.assess(samplers.generate(DIGITS, setup, 8, 359, seed=0), DIGITS)
@@ -365,3 +335,15 @@ def test_class_spread_charts_one_per_sampler_stretch_and_share_an_axis():
     assert shares[0]["x"] == 0.5 and shares[1]["z"] == 1.0
     domains = [spec["layer"][0]["encoding"]["y"]["scale"]["domain"] for spec in specs]
     assert domains[0] == domains[1] == [0, 1.0]  # one share axis, so bar heights compare across samplers
+
+
+def test_one_shared_scoring_behind_the_page_and_the_tour():
+    """samplers.scores is the one computation both quote: the same reports however it is called."""
+    reports = samplers.scores(DIGITS, 8)
+    assert list(reports)[:2] == ["Real train images", "ae-8 reconstructions"]
+    assert [label for label in reports][2:] == [setup.label for setup in samplers.SETUPS]
+    assert all(report.n == samplers.N_SCORED for report in reports.values())
+    again = samplers.scores(DIGITS, 8.0, temperature=1, n_components=10)  # other spellings of the same view
+    assert again == reports and again is not reports  # equal reports, and a copy a caller may not spoil
+    direct = samplers.score_setups(DIGITS, 8, samplers.N_SCORED, samplers.SCORE_SEED)
+    assert {label: reports[label] for label in direct} == direct
