@@ -190,15 +190,17 @@ def training_figure(codes: np.ndarray, labels: np.ndarray, classes: list[str], l
             "transition": {"duration": 0 if three else 160, "easing": "cubic-in-out"}, "mode": "immediate"}
     jump = {"frame": {"duration": 0, "redraw": three}, "transition": {"duration": 0}, "mode": "immediate"}
     layout = {
-        "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "showlegend": True,
-        "legend": {"orientation": "h", "y": -0.32 if not three else -0.05, "itemsizing": "constant"},
-        "title": {"font": {"size": 14}, "x": 0.01},
+        "height": height + 110, "margin": {"l": 10, "r": 10, "t": 90, "b": 100}, "showlegend": True,
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "itemsizing": "constant",
+                   "font": {"size": 11}},
+        "title": {"font": {"size": 14}, "x": 0.01, "y": 0.98, "yanchor": "top"},
         "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": 0,
-                         "xanchor": "left", "yanchor": "top", "pad": {"t": 36, "r": 8},
+                         "xanchor": "left", "yanchor": "top", "pad": {"t": 62 if not three else 10, "r": 8},
                          "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
                                      {"label": "⏸", "method": "animate", "args": [[None], jump]}]}],
-        "sliders": [{"active": epochs.index(start), "x": 0.2, "len": 0.8, "y": 0, "yanchor": "top",
-                     "pad": {"t": 30}, "currentvalue": {"prefix": "epoch ", "font": {"size": 12}},
+        "sliders": [{"active": epochs.index(start), "x": 0.36, "len": 0.64, "y": 0, "yanchor": "top",
+                     "pad": {"t": 50 if not three else 0}, "ticklen": 2, "font": {"size": 9},
+                     "currentvalue": {"prefix": "epoch ", "font": {"size": 12}},
                      "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], jump]} for e in epochs]}],
     } | frame_layout(start)
     if three:
@@ -219,6 +221,6 @@ def live_codes(codes: np.ndarray, labels: np.ndarray, classes: list[str], title:
     words = "untrained" if loss is None else f"loss {loss:.4f}"
     spec["layout"] = {k: v for k, v in spec["layout"].items() if k not in ("updatemenus", "sliders")}
     spec["layout"]["title"] = {"text": f"{title} · epoch {epoch} · {words}", "font": {"size": 14}, "x": 0.01}
-    spec["layout"]["legend"]["y"] = -0.2 if np.shape(codes)[1] < 3 else -0.05
+    spec["layout"]["margin"] = {"l": 10, "r": 10, "t": 90, "b": 10}
     spec.pop("frames")
     return spec
