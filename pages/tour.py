@@ -43,16 +43,18 @@ def show_quiz_progress() -> None:
               help=f"{score.total - score.answered} questions still unanswered.")
 
 
+stops = tour.available(p.url_path for p in navigation.PAGES)
+n_stops = len(stops)
+COUNTS = {5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine", 10: "Ten"}  # stops get added: count them
+
 st.title("🎬 Tour: Latent Lab in ten minutes")
-st.markdown("Seven stops, one idea each. Every stop gives the takeaway in one sentence and shows the result that "
-            "proves it, computed live from the shipped models. Use **Next** and **Back**, or open a stop's page "
-            "to explore it.")
+st.markdown(f"{COUNTS.get(n_stops, n_stops)} stops, one idea each. Every stop gives the takeaway in one sentence and "
+            "shows the result that proves it, computed live from the shipped models. Use **Next** and **Back**, or "
+            "open a stop's page to explore it.")
 dataset_name = ui.current_dataset()
 ds = ui.dataset(dataset_name)
 ui.lesson("tour", label="🎤 Presenting the tour")
 
-stops = tour.available(p.url_path for p in navigation.PAGES)
-n_stops = len(stops)
 numbers = list(range(1, n_stops + 1))
 stop_key = ui.url_key(STOP_KEY, tour.STEP_PARAM, 1, options=numbers, cast=int)
 

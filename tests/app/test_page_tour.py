@@ -122,3 +122,10 @@ def test_a_stop_quotes_the_numbers_its_page_shows(page):
     app = open_page(page, query=dict(stop.params))  # the view the stop's "Open this page" link opens
     assert_no_exception(app)
     assert PAGE_NUMBERS[page](app, quoted) == quoted
+
+
+def test_the_introduction_counts_the_stops_there_are():
+    app = open_page("tour", dataset="digits")
+    assert_no_exception(app)
+    words = {7: "Seven", 8: "Eight", 9: "Nine"}
+    assert f"{words.get(N_STOPS, N_STOPS)} stops, one idea each." in texts(app)
