@@ -311,9 +311,10 @@ def watch() -> None:
     first = next(iter(found.values()))
     st.caption(
         f"The same {len(first.indices):,} test digits, encoded by each model before training (epoch 0) and after "
-        "every pass over the training images. At first the untrained encoder squeezes every digit into one "
-        "shapeless blob: the codes mean nothing yet. Within a few epochs the blob stretches and digits that look "
-        "alike pull together; later epochs mostly sharpen the borders between classes while the loss flattens. "
+        "every pass over the training images. At first the untrained encoder crams every digit into one tiny "
+        "clump (read the axes: a few hundredths wide) where the classes overlap. Within a few epochs the clump "
+        "stretches out and digits that look alike pull together; later epochs mostly sharpen the borders between "
+        "classes while the loss flattens. "
         "The plain autoencoder's classes drift apart freely and leave gaps between them; the VAE's KL term keeps "
         "pulling its codes back towards the centre, so its clusters stay packed round the origin with few holes. "
         "The axes follow the codes, so read their numbers to see how far the space has grown.")

@@ -13,6 +13,7 @@ from dashboard.viz import latent_space_figures, plots
 MAX_EPOCHS = 40
 MAX_SECONDS = 180
 LATENT_SIZES = [2, 3, 8, 16, 32, 64]
+LIVE_MAP_SECONDS = 0.5  # least time between two redraws of the live code map
 
 dataset_name, ds = ui.page_header(
     "🧪 Models",
@@ -48,19 +49,26 @@ def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: f
                 bar.progress(epoch / total, text=f"Epoch {epoch}/{total}: loss {loss:.4f}")
                 chart.altair_chart(plots.loss_curve(history), width="stretch")
 
-            def draw_codes(epoch: int, model, loss: float | None) -> None:
-                recorder(epoch, model, loss)
+            drawn = {"at": 0.0}  # a chart replaced every few milliseconds never finishes drawing: ~2 a second
+
+            def draw_codes(epoch: int, model=None, loss: float | None = None, final: bool = False) -> None:
+                if model is not None:
+                    recorder(epoch, model, loss)
+                if not final and epoch and time.monotonic() - drawn["at"] < LIVE_MAP_SECONDS:
+                    return
+                drawn["at"] = time.monotonic()
                 live_map.plotly_chart(latent_space_figures.live_codes(
-                    recorder.codes[-1], labels, ds.classes, label, epoch, loss), width="stretch",
-                    key=f"models_live_map_{epoch}", config={"displayModeBar": False})
+                    recorder.codes[-1], labels, ds.classes, label, epoch, recorder.loss[-1] if epoch else None),
+                    width="stretch", key=f"models_live_map_{epoch}_{final}", config={"displayModeBar": False})
 
             plan = recipes.Recipe(name, dataset_name, config, settings)
             result, card, payload = recipes.make(
                 plan, x_train=ds.x_train[:models.ON_DEMAND_MAX_IMAGES], progress=report,
                 should_stop=lambda: time.monotonic() > deadline, on_epoch=draw_codes if mappable else None)
             if mappable:
+                draw_codes(result.epochs_done, final=True)
                 map_col.caption(f"Where {len(labels):,} test digits land after each epoch, coloured by class: one "
-                                "shapeless blob at first, then groups that pull apart as the loss falls.")
+                                "tiny clump at first, then groups that pull apart as the loss falls.")
             ref = models.add_own_model(name, dataset_name, result.model, card, payload)
             status.update(label=f"{ref.label} is ready ({result.epochs_done} epochs, {result.seconds:.1f} s)"
                           + (" — stopped at the time cap" if result.cancelled else ""), state="complete")

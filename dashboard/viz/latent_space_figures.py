@@ -160,7 +160,7 @@ def training_figure(codes: np.ndarray, labels: np.ndarray, classes: list[str], l
     by_class = [np.flatnonzero(labels == c) for c in range(len(classes))]
 
     def traces(epoch: int) -> list[dict]:
-        points = np.round(codes[epoch].astype(np.float32), 3)
+        points = codes[epoch].astype(np.float32)  # plotly ships float32 arrays as base64; rounding saves nothing
         out = []
         for members in by_class:
             trace = {"type": "scatter3d" if three else "scatter", "x": points[members, 0], "y": points[members, 1]}
@@ -190,7 +190,7 @@ def training_figure(codes: np.ndarray, labels: np.ndarray, classes: list[str], l
             "transition": {"duration": 0 if three else 160, "easing": "cubic-in-out"}, "mode": "immediate"}
     jump = {"frame": {"duration": 0, "redraw": three}, "transition": {"duration": 0}, "mode": "immediate"}
     layout = {
-        "height": height + 110, "margin": {"l": 10, "r": 10, "t": 90, "b": 100}, "showlegend": True,
+        "height": height + 130, "margin": {"l": 10, "r": 10, "t": 115, "b": 100}, "showlegend": True,
         "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "itemsizing": "constant",
                    "font": {"size": 11}},
         "title": {"font": {"size": 14}, "x": 0.01, "y": 0.98, "yanchor": "top"},
@@ -221,6 +221,6 @@ def live_codes(codes: np.ndarray, labels: np.ndarray, classes: list[str], title:
     words = "untrained" if loss is None else f"loss {loss:.4f}"
     spec["layout"] = {k: v for k, v in spec["layout"].items() if k not in ("updatemenus", "sliders")}
     spec["layout"]["title"] = {"text": f"{title} · epoch {epoch} · {words}", "font": {"size": 14}, "x": 0.01}
-    spec["layout"]["margin"] = {"l": 10, "r": 10, "t": 90, "b": 10}
+    spec["layout"]["margin"] = {"l": 10, "r": 10, "t": 115, "b": 10}
     spec.pop("frames")
     return spec
