@@ -234,7 +234,8 @@ def hourglass_3d(stages: list[tuple[str, torch.Tensor]], max_side: int = 28, hei
                                    textposition="middle right", showlegend=False, hoverinfo="skip",
                                    textfont={"size": 12 if index == bottleneck else 11}))
     fig.update_layout(
-        height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+        # The top margin is the toolbar's strip, so it never covers the input plane's label.
+        height=height, margin={"l": 0, "r": 0, "t": 34, "b": 0}, showlegend=False,
         scene={"xaxis": {"visible": False, "range": [-1.05, 2.5]}, "yaxis": {"visible": False, "range": [-1, 1]},
                "zaxis": {"visible": False, "range": [-0.6, n - 0.4]}, "aspectmode": "manual",
                "aspectratio": {"x": 1.8, "y": 1.0, "z": 2.2}},
