@@ -292,11 +292,12 @@ def watch() -> None:
     if not wanted:
         st.info(f"No {view} models were recorded for this dataset.")
         return
-    last = max(len(found[name].epochs) - 1 for name in wanted)
-    st.session_state[EPOCH_KEY] = min(st.session_state.get(EPOCH_KEY, last), last)
-    epoch = st.slider("Epoch", 0, last, key=EPOCH_KEY,
-                      help="Drag to any point of training. The ▶ Play button under each chart replays every "
-                           "epoch in the browser, from the shown one on.")
+    shown = figures.shown_epochs(max(len(found[name].epochs) - 1 for name in wanted))  # the charts' frames
+    if st.session_state.get(EPOCH_KEY) not in shown:
+        st.session_state[EPOCH_KEY] = shown[-1]
+    epoch = st.select_slider("Epoch", shown, key=EPOCH_KEY,
+                      help="Drag to any point of training. The ▶ Play button under each chart replays the "
+                           "epochs in the browser, from the shown one on.")
     for column, name in zip(st.columns(len(wanted), gap="large"), wanted):
         snap = found[name]
         at = min(epoch, len(snap.epochs) - 1)

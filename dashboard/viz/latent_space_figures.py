@@ -134,7 +134,7 @@ def strips_png(rows: np.ndarray, scale: int) -> bytes:
 
 # ---------------------------------------------------------------- training snapshots: the space forming
 
-def shown_epochs(n_epochs: int, max_frames: int = 61) -> list[int]:
+def shown_epochs(n_epochs: int, max_frames: int = 41) -> list[int]:
     """Epochs 0..n_epochs, thinned evenly to at most max_frames (always the first and the last)."""
     if n_epochs + 1 <= max_frames:
         return list(range(n_epochs + 1))
