@@ -18,6 +18,9 @@ RELATIVE_TOLERANCE = 0.05
 
 def test_the_table_covers_every_file_under_models_and_nothing_else():
     planned = {(plan.dataset, plan.name) for plan in recipes.table()}
+    # Each recorded model also ships its training snapshots (name.snapshots.safetensors beside name.snapshots.json).
+    planned |= {(plan.dataset, f"{plan.name}.snapshots") for plan in recipes.table()
+                if plan.name in recipes.SNAPSHOT_NAMES}
     files = [p.relative_to(paths.MODELS_DIR) for p in paths.MODELS_DIR.rglob("*") if p.is_file()]
     shipped = {(p.parent.as_posix(), p.stem) for p in files}
     assert shipped == planned
