@@ -36,8 +36,9 @@ def denoise_level(raw: str, noise: str) -> float:
     the first time the visitor switches to another type the link still names the previous one, whose level (0.02 of
     Gaussian, say) would be a nearly clean grid of salt and pepper. That type opens at its own default instead.
     """
-    if st.query_params.get("noise", denoising.DEFAULT_NOISE) != noise:
-        return denoising.DEFAULT_LEVELS[noise]
+    linked_noise = st.query_params.get("noise", denoising.DEFAULT_NOISE)
+    if linked_noise in corrupt.NOISE_TYPES and linked_noise != noise:
+        return denoising.DEFAULT_LEVELS[noise]  # another type's level; a junk type leaves the level to be checked
     value = round(float(raw), 2)
     if not max(corrupt.LEVEL_RANGES[noise][0], 0.02) <= value <= corrupt.LEVEL_RANGES[noise][1]:
         raise ValueError(f"{value} is outside the range")
@@ -78,7 +79,7 @@ def lab() -> None:
                "digits only, there as the control. It never saw noise, so it treats the noise as part of the "
                f"digit and rebuilds it, often as white blobs: {outcome}. The **DAE** has the same design but "
                "learned from noisy inputs with clean targets.")
-    st.html(cached.columns_html(noise, float(level), seed, config))
+    st.image(cached.labelled_grid(noise, float(level), seed, config), output_format="PNG")
     st.download_button("Download this grid (PNG)", cached.grid_download(noise, float(level), seed, config),
                        f"denoising-{noise}-{level:g}.png", "image/png", key="denoising_grid_download")
 
@@ -129,8 +130,8 @@ def lab() -> None:
                                                                       "chosen above")
     if prepared is not None:
         own = denoising.compare(prepared.tensor, noise, float(level), seed, config, with_ssim=False)
-        st.html(denoising_charts.image_columns_html(labels, [plots.grid_png([[image]], scale=4, gap=0)
-                                                             for image in own.rows()[0]]))
+        st.image(plots.grid_png(own.rows(), scale=4, column_labels=[denoising_charts.short_name(label)
+                                                                     for label in labels]), output_format="PNG")
         st.caption("PSNR against your clean image: " + ", ".join(
             f"{score.label.split(' (')[0]} {score.psnr:.1f} dB" for score in own.scores))
     ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise

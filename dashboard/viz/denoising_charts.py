@@ -1,9 +1,7 @@
-"""Denoising figures: the side-by-side image columns, and PSNR against noise level for every method."""
+"""Denoising figures: column headings for the side-by-side grid, and PSNR against noise level per method."""
 
 from __future__ import annotations
 
-import base64
-import html
 from typing import TYPE_CHECKING
 
 import altair as alt
@@ -39,35 +37,9 @@ def sweep_chart(curve: Sweep, level: float, noise_label: str, height: int = 300)
     return alt.layer(*layers).properties(height=height + 30 * len(methods))
 
 
-# One table, not st.columns: Streamlit stacks columns below 640 px, which turned the side-by-side grid into 56 digits
-# one under another with the names detached from them. A fixed table layout shrinks the columns instead.
-_COLUMNS_CSS = """
-.denoise-columns {width: calc(100% + 8px); margin: 0 -4px; table-layout: fixed; border-collapse: separate;
-  border-spacing: 4px 0; border: none}
-.denoise-columns th {font-weight: 600; font-size: 0.9rem; line-height: 1.25; text-align: left; vertical-align: bottom;
-  padding: 0 0 0.35rem 0; border: none; background: none; overflow-wrap: break-word}
-.denoise-columns td {padding: 0; border: none; vertical-align: top}
-.denoise-columns img {width: 100%; height: auto; display: block; image-rendering: pixelated}
-.denoise-columns .short {display: none}
-@media (max-width: 640px) {
-  .denoise-columns th {font-size: 0.72rem}
-  .denoise-columns .long {display: none}
-  .denoise-columns .short {display: inline}
-}
-"""
+# The side-by-side grid is one picture with headings drawn in (plots.grid_png), not st.columns: Streamlit stacks
+# columns below 640 px, which turned the grid into 56 digits one under another with the names detached from them.
+def short_name(label: str) -> str:
+    """A method's name as a column heading: the label up to its first " (" (the settings stay in the legend)."""
+    return label.split(" (")[0]
 
-
-def image_columns_html(labels: list[str], pngs: list[bytes]) -> str:
-    """Named image columns side by side, as HTML that shrinks with the screen and stays in line.
-
-    A heading shows the label up to its first " (" (the full label is its tooltip); on a phone only its first word.
-    """
-    heads, cells = [], []
-    for label, png in zip(labels, pngs):
-        name = label.split(" (")[0]
-        heads.append(f'<th title="{html.escape(label)}"><span class="long">{html.escape(name)}</span>'
-                     f'<span class="short">{html.escape(name.split()[0])}</span></th>')
-        cells.append(f'<td><img alt="{html.escape(label)}" src="data:image/png;base64,'
-                     f'{base64.b64encode(png).decode()}"></td>')
-    return (f"<style>{_COLUMNS_CSS}</style><table class=\"denoise-columns\"><thead><tr>{''.join(heads)}</tr></thead>"
-            f"<tbody><tr>{''.join(cells)}</tr></tbody></table>")

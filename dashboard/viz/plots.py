@@ -28,6 +28,7 @@ METHOD_COLORS = {
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 HIGHLIGHT_COLOR = "#111111"
+HEADING_PX = 22  # height of the heading band above a labelled image grid
 HEATMAP_SCALE = "Inferno"
 _HEATMAP_LUT = np.array([[int(c) for c in rgb[4:-1].split(",")]
                          for rgb in sample_colorscale(HEATMAP_SCALE, list(np.linspace(0, 1, 256)))], dtype=np.uint8)
@@ -57,24 +58,54 @@ def heatmap_pixels(error: torch.Tensor | np.ndarray, vmax: float | None = None, 
 
 
 def grid_png(rows: list[list[torch.Tensor]], row_labels: list[str] | None = None, scale: int = 3,
-             gap: int = 2) -> bytes:
-    """A grid of grey images (rows of (H, W) tensors in [0, 1]) as one PNG, for downloads."""
+             gap: int = 2, column_labels: list[str] | None = None) -> bytes:
+    """A grid of grey images (rows of (H, W) tensors in [0, 1]) as one PNG, optionally with a heading per column.
+
+    Headings are drawn into the picture, so the grid shrinks as one piece on a phone instead of stacking its
+    columns, and no raw HTML is needed to keep names above their images.
+    """
     tiles = [[to_pixels(img, scale) for img in row] for row in rows]
     tile_h = max(t.shape[0] for row in tiles for t in row)
     tile_w = max(t.shape[1] for row in tiles for t in row)
     n_cols = max(len(row) for row in tiles)
-    label_w = 0
-    canvas = np.full((len(tiles) * (tile_h + gap) + gap, n_cols * (tile_w + gap) + gap + label_w), 255, np.uint8)
+    head_h = 2 * HEADING_PX + 2 * gap if column_labels else 0  # room for headings of up to two lines
+    canvas = np.full((head_h + len(tiles) * (tile_h + gap) + gap, n_cols * (tile_w + gap) + gap), 255, np.uint8)
     for r, row in enumerate(tiles):
         for c, tile in enumerate(row):
-            top, left = gap + r * (tile_h + gap), gap + c * (tile_w + gap)
+            top, left = head_h + gap + r * (tile_h + gap), gap + c * (tile_w + gap)
             canvas[top:top + tile.shape[0], left:left + tile.shape[1]] = tile
-    buffer = io.BytesIO()
     image = Image.fromarray(canvas)
+    if column_labels:
+        from PIL import ImageDraw, ImageFont
+
+        draw = ImageDraw.Draw(image)
+        font = ImageFont.load_default(size=max(10, min(HEADING_PX - 4, tile_w // 6)))
+        for c, label in enumerate(column_labels[:n_cols]):
+            lines = _wrap(label, font, tile_w - 4)
+            centre = gap + c * (tile_w + gap) + tile_w / 2
+            for n, line in enumerate(lines):
+                middle = head_h / 2 + (n - (len(lines) - 1) / 2) * HEADING_PX
+                draw.text((centre, middle), line, fill=40, font=font, anchor="mm")
+    buffer = io.BytesIO()
     if row_labels:
         image.info["rows"] = ", ".join(row_labels)
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _wrap(label: str, font, width: float) -> list[str]:
+    """A heading broken into at most two lines that each fit the width (the second is cut with … if need be)."""
+    lines = [""]
+    for word in label.split():
+        trial = f"{lines[-1]} {word}".strip()
+        if font.getlength(trial) <= width or not lines[-1]:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    lines = lines[:2]
+    while font.getlength(lines[-1]) > width and len(lines[-1]) > 1:
+        lines[-1] = lines[-1][:-2] + "…"
+    return lines
 
 
 def project_3d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:

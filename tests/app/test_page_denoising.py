@@ -96,9 +96,8 @@ def test_a_caption_right_above_the_grid_says_what_the_plain_ae_column_is():
     order = [type(node).__name__ + ":" + str(getattr(node, "value", "")) for node in _walk(app.main)]
     heading = next(i for i, text in enumerate(order) if text == "Subheader:Side by side")
     caption = next(i for i, text in enumerate(order) if text.startswith("Caption:") and "plain autoencoder" in text)
-    grid = next(i for i, text in enumerate(order) if text.startswith("Html:") and "denoise-columns" in text)
+    grid = next(i for i, text in enumerate(order) if text.startswith("Image:"))
     assert heading < caption < grid
-    assert order[grid].count("<img ") == 7 and "AE (ae-32, no noise in training)" in order[grid]  # names in line
     said = order[caption]
     assert "ae-32" in said and "never saw noise" in said and "worse than the noisy input" in said
 

@@ -156,3 +156,21 @@ def test_default_dae_keeps_a_real_bottleneck():
     named = denoising.config_for(DATASET, "dae-64", median_size=5)
     assert named == denoising.DenoiseConfig(DATASET, "dae-64", median_size=5)
     assert denoising.default_dae("mnist-5k") in denoising.dae_names("mnist-5k")
+
+
+def test_the_side_by_side_grid_carries_a_heading_over_every_column():
+    """The grid is one picture, so its names cannot come apart from their columns on a phone."""
+    import io
+
+    from PIL import Image
+
+    from dashboard.viz import plots
+
+    rows = [[torch.zeros(8, 8) for _ in range(3)] for _ in range(2)]
+    plain = np.asarray(Image.open(io.BytesIO(plots.grid_png(rows, scale=4))))
+    named = np.asarray(Image.open(io.BytesIO(plots.grid_png(rows, scale=4, column_labels=["Noisy", "DAE", "Clean"]))))
+    band = named.shape[0] - plain.shape[0]
+    assert named.shape[1] == plain.shape[1] and band > 0
+    tile = plain.shape[1] // 3
+    for column in range(3):  # ink (dark text) in the heading band above each column
+        assert (named[:band, column * tile:(column + 1) * tile] < 128).any()

@@ -24,17 +24,11 @@ def latent_view(noise: str, level: float, seed: int, config: denoising.DenoiseCo
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def column_pngs(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> list[bytes]:
-    """One vertical strip per column (noisy, each method, clean), as crisp PNGs."""
-    rows = comparison(noise, level, seed, config).rows()
-    return [plots.grid_png([[row[c]] for row in rows], scale=3) for c in range(len(rows[0]))]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def columns_html(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> str:
-    """The side-by-side grid as finished HTML: named columns that shrink with the screen."""
-    return denoising_charts.image_columns_html(comparison(noise, level, seed, config).column_labels(config),
-                                               column_pngs(noise, level, seed, config))
+def labelled_grid(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> bytes:
+    """The side-by-side grid as one PNG with a named heading over each column (noisy, each method, clean)."""
+    found = comparison(noise, level, seed, config)
+    headings = [denoising_charts.short_name(label) for label in found.column_labels(config)]
+    return plots.grid_png(found.rows(), scale=3, column_labels=headings)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
