@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import zlib
 
 import numpy as np
 from PIL import Image
@@ -14,6 +12,7 @@ from dashboard import compression
 from dashboard.core import images
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
+from tests.harness.inputs import bomb_png
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -32,14 +31,6 @@ def seven(size: int = 56) -> np.ndarray:
     return canvas
 
 
-def huge_png_header(width: int = 6_000, height: int = 6_000) -> bytes:
-    """A tiny file that claims enormous pixel dimensions (the start of a decompression bomb)."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
-        chunk(b"IEND", b"")
 
 
 def metrics_of(app) -> dict[str, str]:
@@ -143,7 +134,7 @@ def test_own_image_upload_and_bad_inputs():
     refused = {
         "notes.png": (b"this is not an image", "not an image that can be read"),
         "cut.png": (whole[: len(whole) // 2], "truncated"),
-        "bomb.png": (huge_png_header(), "too large to decode safely"),
+        "bomb.png": (bomb_png(6_000, 6_000), "too large to decode safely"),
         "big.png": (b"\x89PNG" + bytes(images.MAX_UPLOAD_BYTES + 10), "the limit is 2 MB"),
     }
     for name, (payload, message) in refused.items():

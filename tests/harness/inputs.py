@@ -1,6 +1,9 @@
-"""Inputs a visitor would give the app, made in code: a hand-drawn digit as PNG bytes."""
+"""Inputs a visitor would give the app, made in code: a hand-drawn digit, and a decompression bomb, as PNG bytes."""
 
 from __future__ import annotations
+
+import struct
+import zlib
 
 
 def digit_png(dark_on_light: bool = False, size: int = 56) -> bytes:
@@ -20,3 +23,13 @@ def digit_png(dark_on_light: bool = False, size: int = 56) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(canvas).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
+    """A tiny PNG whose header claims huge dimensions (the start of a decompression bomb), built by hand."""
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from dashboard.core import images
+from tests.harness.inputs import bomb_png
 
 SHAPE = (1, 28, 28)
 
@@ -31,13 +30,6 @@ def stroke(size: int = 64, dark_on_light: bool = False) -> np.ndarray:
     return 255 - canvas if dark_on_light else canvas
 
 
-def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
-    """A tiny PNG whose header claims huge dimensions (a decompression bomb), built by hand."""
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
-        chunk(b"IEND", b"")
 
 
 def test_a_clean_digit_is_framed_like_mnist():
