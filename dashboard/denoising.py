@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from dashboard.core import baselines, corrupt, data, memo, metrics, zoo
+from dashboard.core import baselines, corrupt, data, memo, metrics, nets, zoo
 
 # On mnist-5k, dae-16 reaches 19.1 dB on 10% salt-and-pepper noise, below a 3x3 median filter's 20.9 dB; dae-64,
 # trained longer and without shift augmentation (see its model card), about ties it and clears Gaussian noise widely.
@@ -211,7 +211,7 @@ def evaluate(noise: str, level: float, seed: int = 0, config: DenoiseConfig = De
 def trained_levels(config: DenoiseConfig, noise: str) -> tuple[float, float] | None:
     """The range of levels of this noise type that the DAE saw in training; None when it never saw that type."""
     dae_config = zoo.frozen(config.dae, config.dataset).config
-    if dae_config.noise == "mixed":
+    if dae_config.noise in ("mixed", nets.EACH_IMAGE_MIX):
         return 0.0, corrupt.MIXED_MAX_LEVELS[noise]
     if dae_config.noise == noise:
         return dae_config.noise_level, dae_config.noise_level

@@ -47,7 +47,7 @@ from dashboard.compression.general_codecs import (
     typical_example,
 )
 from dashboard.compression.latent_space import PROJECTIONS, LatentView, TsneConfig, latent_view, project_3d
-from dashboard.compression.probes import LETTER_STROKES, PROBE_KINDS, probe_images
+from dashboard.compression.probes import LETTER_STROKES, PROBE_KINDS, printed_digits, probe_images
 from dashboard.compression.rate_distortion import (
     MethodReconstruction,
     ReconstructionBatch,
@@ -75,7 +75,8 @@ __all__ = [
     "compare_reconstructions", "comparison_summary", "decoder_bytes", "encode_test_set", "evaluate_test_set",
     "every_k_frame", "jpeg_decoded", "jpeg_point", "latent_view", "learned_points", "majority_winner",
     "own_image_report",
-    "pick_batch", "png_bytes", "png_point", "probe_comparisons", "probe_example", "probe_images", "project_3d",
+    "pick_batch", "png_bytes", "png_point", "printed_digits", "probe_comparisons", "probe_example", "probe_images",
+    "project_3d",
     "rate_distortion_table", "reconstruct_batch", "reconstruct_every_k", "size_report", "size_table", "to_uint8",
     "typical_example", "value_ratio",
 ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from dashboard.core import data, images
 
@@ -29,6 +30,15 @@ LETTER_STROKES = {
     "Y": [[(0.1, 0), (0.5, 0.5), (0.9, 0)], [(0.5, 0.5), (0.5, 1)]],
     "Z": [[(0.1, 0), (0.9, 0), (0.1, 1), (0.9, 1)]],
 }
+# Printed digits: typefaces of the DejaVu and Liberation families (installed with most Linux desktops and Debian's
+# fonts-dejavu / fonts-liberation), regular and bold. Whichever are found are used; none found, Pillow's own font.
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation",
+             "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu", "/usr/share/fonts/liberation")
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf",
+              "DejaVuSansCondensed.ttf", "LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf",
+              "LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf", "LiberationMono-Regular.ttf",
+              "LiberationSansNarrow-Regular.ttf")
+_GLYPH_PX = 96  # glyphs are drawn this tall and shrunk to the dataset's side by the MNIST-like framing
 _DRAW_SCALE = 4  # draw at 4x and shrink, which anti-aliases strokes the way scanned digits are
 
 
@@ -107,3 +117,37 @@ def probe_images(dataset: data.Dataset, kind: str, n: int, seed: int = 0) -> tor
         else:
             made.append(images.prepare_array(gray, shape).tensor)  # cropped, boxed and centred like MNIST
     return torch.cat(made)  # (n, 1, H, W)
+
+
+def font_paths() -> list[Path]:
+    """The FONT_FILES found in FONT_DIRS, in FONT_FILES order."""
+    found = {}
+    for folder in FONT_DIRS:
+        for name in FONT_FILES:
+            path = Path(folder) / name
+            if name not in found and path.is_file():
+                found[name] = path
+    return [found[name] for name in FONT_FILES if name in found]
+
+
+def _printed_digit(digit: int, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, angle: float) -> np.ndarray:
+    canvas = Image.new("L", (2 * _GLYPH_PX, 2 * _GLYPH_PX), 0)
+    ImageDraw.Draw(canvas).text((_GLYPH_PX, _GLYPH_PX), str(digit), fill=255, font=font, anchor="mm")
+    canvas = canvas.rotate(angle, resample=Image.BILINEAR)
+    return np.asarray(canvas, dtype=np.float64) / 255.0
+
+
+def printed_digits(dataset: data.Dataset, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """n digits typeset in several fonts, slightly turned, framed like MNIST: images (n, 1, H, W) and labels (n,).
+
+    Real digits, but not handwritten: how a model does on them shows how far it generalises beyond its training set.
+    """
+    rng = np.random.default_rng(seed)
+    fonts = [ImageFont.truetype(str(path), _GLYPH_PX) for path in font_paths()] or \
+        [ImageFont.load_default(size=_GLYPH_PX)]
+    labels = rng.integers(0, 10, size=n)
+    which = rng.integers(0, len(fonts), size=n)
+    angles = rng.uniform(-10.0, 10.0, size=n)  # degrees: print is upright, scans are not quite
+    made = [images.prepare_array(_printed_digit(int(d), fonts[f], a), dataset.image_shape).tensor
+            for d, f, a in zip(labels, which, angles)]
+    return torch.cat(made), torch.as_tensor(labels, dtype=torch.int64)

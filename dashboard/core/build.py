@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 from dashboard.core import checkpoints, data, paths, recipes, snapshots, train
@@ -38,12 +40,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="override every recipe's epoch count, for a quick trial run (cards record it)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads; the cards record the count (bit-identical reruns need the same)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="train this many recipes at once, each in its own process with one torch thread "
+                             "(default: %(default)s, in this process). Small convs gain little from a second thread, "
+                             "so on an N-core CPU --jobs N is fastest")
     parser.add_argument("--snapshots-only", action="store_true",
                         help=f"retrain only the recorded models ({', '.join(recipes.SNAPSHOT_NAMES)}) and write "
                              "their training snapshots; shipped weights are kept, and a retrain that does not "
                              "reproduce them bit for bit is reported and noted in the snapshot card")
     parser.add_argument("--list", action="store_true", help="print the recipes and exit without training")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     for name in args.only or ():
         if name != recipes.CLASSIFIER:
             try:
@@ -76,6 +84,22 @@ def build_one(plan: recipes.Recipe, folder: Path, snapshots_only: bool = False) 
     return card
 
 
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _build_in_worker(name: str, dataset: str, overrides: dict, folder: str, snapshots_only: bool) -> dict:
+    return build_one(recipes.recipe(name, dataset, **overrides), Path(folder), snapshots_only)
+
+
+def _cost(plan: recipes.Recipe) -> float:
+    """A rough training cost (pixels seen), so that the longest recipes start first and the workers end together."""
+    _, height, width = plan.network.image_shape
+    return plan.training.epochs * height * width
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads:
@@ -96,14 +120,38 @@ def main(argv: list[str] | None = None) -> None:
         return
     train.pick_device(args.device)  # refuse a missing GPU before any training starts
     total = time.perf_counter()
-    for dataset in args.dataset:
-        ds = data.load(dataset)
-        print(f"\n{dataset}: {len(names)} files from {len(ds.x_train)} training images into {root / dataset} "
-              f"on {train.device_label(train.pick_device(args.device))}\n{HEADER}", flush=True)
-        for name in names:
-            card = build_one(recipes.recipe(name, dataset, **overrides), root / dataset, args.snapshots_only)
-            print(row(card), flush=True)
+    if args.jobs > 1:
+        _build_parallel(args, names, overrides, root)
+    else:
+        for dataset in args.dataset:
+            ds = data.load(dataset)
+            print(f"\n{dataset}: {len(names)} files from {len(ds.x_train)} training images into {root / dataset} "
+                  f"on {train.device_label(train.pick_device(args.device))}\n{HEADER}", flush=True)
+            for name in names:
+                card = build_one(recipes.recipe(name, dataset, **overrides), root / dataset, args.snapshots_only)
+                print(row(card), flush=True)
     print(f"\nTotal wall clock: {time.perf_counter() - total:.1f} s")
+
+
+def _build_parallel(args: argparse.Namespace, names: list[str], overrides: dict, root: Path) -> None:
+    """Every (dataset, name) in its own task over args.jobs worker processes, the costliest first.
+
+    Workers start fresh (spawn), so no torch thread pool is inherited; each uses one thread (or --threads), which
+    is what the cards record. Rows print as recipes finish, so they carry their dataset.
+    """
+    plans = sorted((recipes.recipe(name, dataset, **overrides) for dataset in args.dataset for name in names),
+                   key=_cost, reverse=True)
+    threads = args.threads or 1
+    header = "| dataset " + HEADER.replace("\n|", "\n|---|", 1)
+    print(f"{len(plans)} files for {', '.join(args.dataset)} into {root} with {args.jobs} worker processes of "
+          f"{threads} torch thread{'s' if threads != 1 else ''}\n{header}", flush=True)
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(_build_in_worker, plan.name, plan.dataset, overrides, str(root / plan.dataset),
+                               args.snapshots_only): plan for plan in plans}
+        for future in as_completed(futures):
+            card = future.result()
+            print(f"| {futures[future].dataset} {row(card)}", flush=True)
 
 
 if __name__ == "__main__":

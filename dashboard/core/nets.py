@@ -13,6 +13,7 @@ from torch import nn
 from dashboard.core import corrupt, data
 
 Parts = dict[str, torch.Tensor]  # named pieces of a loss, detached, for logging
+RECON_LOSSES = ("bce", "mse")
 
 
 class CardConfig:
@@ -41,14 +42,22 @@ class ModelConfig(CardConfig):
     channels: tuple[int, ...] = (32, 64, 64)  # conv widths; each conv halves the side (rounding up)
     hidden: int = 128  # width of the dense layer between the conv stack and z
     beta: float = 1.0  # VAE only: weight of the KL term against reconstruction
-    noise: str = "gaussian"  # DAE only: the corruption applied while training (a corrupt.NOISE_TYPES entry or "mixed")
+    noise: str = "gaussian"  # DAE only: training corruption: a corrupt.NOISE_TYPES entry, "mixed" or EACH_IMAGE_MIX
     noise_level: float = 0.5  # DAE only: strength of that corruption ("mixed" draws its own levels)
+    # "bce": per-pixel binary cross-entropy (a Bernoulli decoder). "mse": squared error, the error the pages score;
+    # a VAE then has a Gaussian decoder whose one variance is set to the batch's error (optimal sigma-VAE).
+    recon_loss: str = "bce"
+    refine: int = 0  # stride-1 3x3 convs after the decoder's last upsampling, at full resolution (0: none)
+    refine_channels: int = 16  # width of those convs
+    batch_norm: bool = False  # batch normalisation after every hidden conv: faster, steadier training
 
     def __post_init__(self):
         if self.family not in FAMILIES:
             raise ValueError(f"Unknown family {self.family!r}; expected one of {FAMILIES}.")
         if self.latent_dim < 1:
             raise ValueError("latent_dim must be at least 1.")
+        if self.recon_loss not in RECON_LOSSES:
+            raise ValueError(f"Unknown recon_loss {self.recon_loss!r}; expected one of {RECON_LOSSES}.")
         super().__post_init__()
 
 
@@ -79,7 +88,7 @@ class Autoencoder(nn.Module):
 
         enc_layers: list[nn.Module] = []
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            enc_layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.SiLU()]
+            enc_layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), *self._norm(c_out), nn.SiLU()]
         self.encoder_conv = nn.Sequential(*enc_layers)
         self.flat_shape = (widths[-1], self.heights[-1], self.widths[-1])
         flat = widths[-1] * self.heights[-1] * self.widths[-1]
@@ -96,13 +105,24 @@ class Autoencoder(nn.Module):
             # output_padding restores the side that the encoder's rounding-up lost.
             pad_h = self.heights[i - 1] - (2 * self.heights[i] - 1)
             pad_w = self.widths[i - 1] - (2 * self.widths[i] - 1)
+            if i == 1 and config.refine:
+                c_out = config.refine_channels  # the refining convs, not the upsampling, make the image
             dec_layers.append(nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=(pad_h, pad_w)))
-            if i > 1:
-                dec_layers.append(nn.SiLU())
+            if i > 1 or config.refine:
+                dec_layers += [*self._norm(c_out), nn.SiLU()]
+        for j in range(config.refine):
+            last = j == config.refine - 1
+            dec_layers.append(nn.Conv2d(config.refine_channels, in_ch if last else config.refine_channels, 3,
+                                        padding=1))
+            if not last:
+                dec_layers += [*self._norm(config.refine_channels), nn.SiLU()]
         self.decoder_conv = nn.Sequential(*dec_layers)
 
     def _latent_outputs(self) -> int:
         return self.config.latent_dim
+
+    def _norm(self, channels: int) -> list[nn.Module]:
+        return [nn.BatchNorm2d(channels)] if self.config.batch_norm else []
 
     @property
     def latent_dim(self) -> int:
@@ -132,11 +152,16 @@ class Autoencoder(nn.Module):
         """What one training step feeds in and aims for: a plain AE rebuilds its input."""
         return images, images
 
+    def recon_error(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean per-pixel reconstruction error of the config's kind (BCE on logits, or squared error)."""
+        if self.config.recon_loss == "mse":
+            return F.mse_loss(torch.sigmoid(logits), target)
+        return F.binary_cross_entropy_with_logits(logits, target)
+
     def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, Parts]:
-        """Mean per-pixel binary cross-entropy of the reconstruction of x against target (default x)."""
+        """Mean per-pixel reconstruction error (config.recon_loss) of x's reconstruction against target (default x)."""
         target = x if target is None else target
-        logits = self.decode_logits(self.encode(x))
-        recon = F.binary_cross_entropy_with_logits(logits, target)
+        recon = self.recon_error(self.decode_logits(self.encode(x)), target)
         return recon, {"loss": recon.detach(), "recon": recon.detach()}
 
     def trace(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
@@ -173,7 +198,23 @@ class DenoisingAutoencoder(Autoencoder):
     def training_pair(self, images: torch.Tensor, labels: torch.Tensor | None,
                       generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Corrupted input, clean target; the noise comes from the training generator, so a rerun repeats it."""
+        if self.config.noise == EACH_IMAGE_MIX:
+            return corrupt_each(images, generator), images
         return corrupt.apply(images, self.config.noise, self.config.noise_level, generator=generator), images
+
+
+# A DAE's training noise where every image draws its own type and a level uniform in [0, corrupt.MIXED_MAX_LEVELS]:
+# corrupt's "mixed" gives a whole batch's group one level near half the maximum, so weak noise was never seen.
+EACH_IMAGE_MIX = "mixed-each"
+
+
+def corrupt_each(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image (N, C, H, W) gets one of corrupt.NOISE_TYPES at a uniform random level up to its mixed maximum."""
+    kinds = torch.randint(0, len(corrupt.NOISE_TYPES), (len(images),), generator=generator, device=images.device)
+    levels = torch.rand(len(images), generator=generator, device=images.device).tolist()
+    return torch.cat([corrupt.apply(images[i:i + 1], kind, levels[i] * corrupt.MIXED_MAX_LEVELS[kind],
+                                    generator=generator)
+                      for i, kind in enumerate(corrupt.NOISE_TYPES[k] for k in kinds.tolist())])
 
 
 class VariationalAutoencoder(Autoencoder):
@@ -201,10 +242,19 @@ class VariationalAutoencoder(Autoencoder):
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
         logits = self.decode_logits(z)
         n_pixels = target[0].numel()
-        recon = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(x)
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(x)
+        if self.config.recon_loss == "mse":
+            # Gaussian decoder, one variance for every pixel set to the batch's mean squared error (its maximum
+            # likelihood value): -log p(x|z) per image = D/2 log(2 pi e mse). A calibrated variance weighs the KL
+            # against how well the decoder really does, where BCE on grey pixels overweights the KL.
+            mse = F.mse_loss(torch.sigmoid(logits), target)
+            recon = 0.5 * n_pixels * (torch.log(mse.clamp_min(1e-8)) + math.log(2 * math.pi) + 1.0)
+            shown = mse
+        else:
+            recon = F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(x)
+            shown = recon / n_pixels
         total = (recon + self.config.beta * kl) / n_pixels
-        return total, {"loss": total.detach(), "recon": (recon / n_pixels).detach(), "kl": kl.detach()}
+        return total, {"loss": total.detach(), "recon": shown.detach(), "kl": kl.detach()}
 
 
 # The order is the display order (AE first) and the order of FAMILIES.

@@ -267,6 +267,17 @@ def test_probe_digits_are_transformed_test_digits(digits):
         compression.probe_images(digits, "cat", 1)
 
 
+def test_printed_digits_are_typeset_framed_and_repeatable(digits):
+    made, labels = compression.printed_digits(data.load("mnist-5k"), 12, seed=3)
+    assert made.shape == (12, 1, 28, 28) and labels.shape == (12,) and set(labels.tolist()) <= set(range(10))
+    assert 0.0 <= float(made.min()) and float(made.max()) == pytest.approx(1.0, abs=0.05)
+    assert float(made[:, :, :3].max()) < 0.05  # framed like MNIST: a dark border around the glyph
+    again, _ = compression.printed_digits(data.load("mnist-5k"), 12, seed=3)
+    assert torch.equal(made, again)
+    small, _ = compression.printed_digits(digits, 2)
+    assert small.shape == (2, 1, 8, 8)
+
+
 def test_probe_comparisons_summary_and_example(digits, codecs_by_k):
     learned = [codecs_by_k[k]["AE"] for k in compression.LATENT_SIZES]
     measured = compression.probe_comparisons(digits, learned, 8, n=3, kinds=("test digit", "inverted digit"))

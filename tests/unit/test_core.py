@@ -308,3 +308,48 @@ def test_core_import_graph_has_no_cycle_and_checkpoints_need_only_the_networks()
 
     for module in sorted(graph):
         visit(module)
+
+
+def test_new_network_settings_default_to_the_old_networks():
+    """Cards written before recon_loss, refine and batch_norm existed rebuild the same network, key for key."""
+    old_card = {"family": "ae", "image_shape": [1, 28, 28], "latent_dim": 16, "channels": [32, 64, 64],
+                "hidden": 128, "beta": 1.0, "noise": "gaussian", "noise_level": 0.5}
+    config = nets.config_from_dict(old_card)
+    assert (config.recon_loss, config.refine, config.batch_norm) == ("bce", 0, False)
+    keys = set(nets.build(config).state_dict())
+    assert not any("running_mean" in key for key in keys)
+    assert {key.split(".")[0] for key in keys} == {"encoder_conv", "encoder_dense", "to_latent", "decoder_dense",
+                                                    "decoder_conv"}
+    with pytest.raises(ValueError, match="recon_loss"):
+        nets.default_config("ae", 4, (1, 8, 8), recon_loss="l1")
+
+
+@pytest.mark.parametrize("family", nets.FAMILIES)
+def test_mse_loss_batch_norm_and_refining_convs_build_and_train(family, digits):
+    config = nets.default_config(family, 4, digits.image_shape, recon_loss="mse", batch_norm=True, refine=1)
+    model = nets.build(config)
+    assert any(isinstance(layer, torch.nn.BatchNorm2d) for layer in model.modules())
+    x = digits.x_train[:16]
+    loss, parts = model.loss(x)
+    assert torch.isfinite(loss)
+    if family != "vae":  # an AE's mse loss is the squared error the pages score
+        with torch.no_grad():
+            squared = float(((torch.sigmoid(model.decode_logits(model.encode(x))) - x) ** 2).mean())
+        assert float(loss) == pytest.approx(squared, rel=1e-5)
+    else:
+        assert float(parts["recon"]) > 0 and float(parts["kl"]) >= 0
+    result = train.train(config, digits.x_train[:200], train.TrainConfig(epochs=2, device="cpu"))
+    assert result.history[-1] < result.history[0] and model.decode(torch.zeros(2, 4)).shape == (2, 1, 8, 8)
+
+
+def test_each_image_draws_its_own_noise_level_up_to_the_mixed_maximum(digits):
+    x = digits.x_train[:64]
+    gen = torch.Generator().manual_seed(0)
+    noisy = nets.corrupt_each(x, gen)
+    assert noisy.shape == x.shape and 0.0 <= float(noisy.min()) and float(noisy.max()) <= 1.0
+    change = (noisy - x).abs().flatten(1).mean(1)  # (N,)
+    assert float(change.min()) < 0.02 < float(change.max())  # some images barely touched, others heavily
+    assert torch.equal(noisy, nets.corrupt_each(x, torch.Generator().manual_seed(0)))
+    dae = nets.build(nets.default_config("dae", 4, digits.image_shape, noise=nets.EACH_IMAGE_MIX))
+    inputs, target = dae.training_pair(x, None, torch.Generator().manual_seed(0))
+    assert target is x and torch.equal(inputs, noisy)
