@@ -1,4 +1,4 @@
-"""Core benchmark rows: reconstruction against PCA, checkpoint load time, training speed on CPU and GPU."""
+"""Core benchmark rows: reconstruction against PCA, VAE KL, checkpoint load time, training speed and build time."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import time
 
 import torch
 
-from dashboard.core import baselines, checkpoints, data, metrics, nets, recipes, train, zoo
+from dashboard.core import baselines, build, checkpoints, data, metrics, nets, recipes, train, zoo
 
 from . import Row, section
 
 DATASET = data.DEFAULT_DATASET
+
+
+# Issue 17's targets for the AE against PCA at the same k; other k only need to beat PCA.
+AE_TARGETS = {2: 0.90, 16: 0.38}
+BUILD_JOBS = 2  # worker processes for the timed full rebuild: one per core of the two-core reference machine
+BUILD_TARGET_S = 900.0
 
 
 @section("core: reconstruction", order=10)
@@ -20,16 +26,32 @@ def reconstruction(quick: bool) -> list[Row]:
     rows = []
     for name in zoo.names(DATASET):
         family, k = zoo.parse_name(name)
+        model = zoo.load(name, DATASET)
+        if family == "vae":
+            rows.append(_vae_row(name, model, ds))
         if family != "ae":
             continue
-        x_hat = metrics.reconstruct(zoo.load(name, DATASET), ds.x_test)
+        x_hat = metrics.reconstruct(model, ds.x_test)
         ae_mse = metrics.mse(ds.x_test, x_hat)
         pca_mse = baselines.pca_test_mse(DATASET, k)
         ratio = ae_mse / pca_mse
-        target, ok = ("<= 0.45", ratio <= 0.45) if k == 16 else ("< 1", ratio < 1.0)
+        bound = AE_TARGETS.get(k)
+        target, ok = (f"<= {bound:g}", ratio <= bound) if bound else ("< 1", ratio < 1.0)
         rows.append(Row("core: reconstruction", f"{name} / PCA-{k} test MSE", ratio, "x", target, ok,
                         f"AE {ae_mse:.5f}, PCA {pca_mse:.5f}"))
     return rows
+
+
+def _vae_row(name: str, model: nets.VariationalAutoencoder, ds: data.Dataset) -> Row:
+    """A VAE's two sides: how well it rebuilds (from the posterior mean) and how far its codes sit from the prior."""
+    with torch.inference_mode():
+        mu, logvar = model.encode_distribution(ds.x_test)  # (N, k) each
+        kl = float((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean())
+    mse = metrics.mse(ds.x_test, metrics.reconstruct(model, ds.x_test))
+    config = model.config
+    return Row("core: reconstruction", f"{name} test KL to the prior (nats per image)", kl, "nats",
+               note=f"test MSE {mse:.5f}; recon loss {config.recon_loss}, beta {config.beta:g}; a larger KL buys "
+                    f"sharper reconstructions and a prior that fits the codes less well")
 
 
 @section("core: speed", order=11)
@@ -51,26 +73,21 @@ def speed(quick: bool) -> list[Row]:
         rows.append(Row("core: speed", f"{family}-16 training throughput (CPU)", result.images_per_second,
                         "img/s", note=result.device))
 
-    # The 5-minute target is about the core zoo; dae-64 and the reference classifier have their own, longer recipes.
-    cards = [zoo.read_card(n, DATASET) for n in recipes.CORE_ZOO]
-    shipped_seconds = sum(c["train_seconds"] for c in cards)
-    devices = sorted({c["device"] for c in cards})
-    rows.append(Row("core: speed", f"shipped {DATASET} core zoo training time ({len(cards)} models)",
-                    shipped_seconds, "s", "<= 300 on 2 CPU cores", shipped_seconds <= 300,
-                    f"from model cards; {', '.join(devices)}"))
-    every = [checkpoints.read_card(checkpoints.files_for(zoo.folder_for(DATASET), plan.name)[0])
-             for plan in recipes.table() if plan.dataset == DATASET]
-    rows.append(Row("core: speed", f"every shipped {DATASET} file's training time ({len(every)} files)",
+    every = [checkpoints.read_card(checkpoints.files_for(zoo.folder_for(plan.dataset), plan.name)[0])
+             for plan in recipes.table()]
+    devices = sorted({c["device"] for c in every})
+    rows.append(Row("core: speed", f"every shipped file's training time, both datasets ({len(every)} files)",
                     sum(c["train_seconds"] for c in every), "s",
-                    note="from model cards; rebuild with python -m dashboard.core.build"))
+                    note=f"sum over model cards ({', '.join(devices)}); the build runs them in parallel"))
     if not quick:
+        # The issue's budget: every shipped file for both offline datasets, rebuilt by the documented command.
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
-            for name in recipes.CORE_ZOO:
-                zoo.train_and_save(name, DATASET, folder=folder, device="cpu")
+            build.main(["--device", "cpu", "--jobs", str(BUILD_JOBS), "--out", folder])
             seconds = time.perf_counter() - start
-        rows.append(Row("core: speed", f"{DATASET} core zoo retrained from scratch, wall clock", seconds, "s",
-                        "<= 300 on 2 CPU cores", seconds <= 300, "includes model-card evaluation"))
+        rows.append(Row("core: speed", f"full rebuild, both datasets, --jobs {BUILD_JOBS}, wall clock", seconds, "s",
+                        f"<= {BUILD_TARGET_S:g} on 2 CPU cores", seconds <= BUILD_TARGET_S,
+                        "python -m dashboard.core.build --device cpu --jobs 2; includes model-card evaluation"))
     rows.append(gpu_epoch())
     return rows
 
