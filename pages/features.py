@@ -12,7 +12,9 @@ dataset_name, ds = ui.page_header(
     "🧩 Latent features",
     "The autoencoders learned their **code z** from images alone, without a single label. Here that code "
     "becomes the input of an ordinary scikit-learn classifier that may see only **a few labelled digits**. "
-    "Compare it with the same classifier on **raw pixels** and on **PCA** of the same size.",
+    "Compare it with the same classifier on **raw pixels** and on **PCA** of the same size. One classifier, "
+    "**label spreading**, is *semi-supervised*: it also looks at where the unlabelled training images' codes lie "
+    "and passes each label on to its neighbours.",
     lesson_page="features")
 
 KIND_LABELS = {"raw": "Raw pixels", "pca": "PCA", "ae": "AE", "vae": "VAE", "dae": "DAE"}
@@ -47,7 +49,10 @@ def explore() -> None:
             help="Drawn at random from the training split, the same number from every class. The codes were "
                  "learned from all training images, but without their labels.")
         classifier = st.selectbox("Classifier", list(features.CLASSIFIERS), format_func=features.CLASSIFIERS.get,
-                                  key=ui.url_key("features_classifier", "clf", REFERENCE, list(features.CLASSIFIERS)))
+                                  key=ui.url_key("features_classifier", "clf", REFERENCE, list(features.CLASSIFIERS)),
+                                  help="The first four learn from the labelled images only. Label spreading is "
+                                       "semi-supervised: it builds a 7-nearest-neighbour graph of every training "
+                                       "image's features, labelled or not, and lets the few labels flow along it.")
         k = st.select_slider("Code size k", sizes, key=ui.url_key("features_k", "k", 16 if 16 in sizes else sizes[-1],
                                                                     sizes, int),
                              help="PCA and the autoencoders all summarise each image in k numbers.")
@@ -77,6 +82,10 @@ def explore() -> None:
         else:
             b.metric("vs raw pixels", "—", help="Pick PCA, AE or VAE features to compare with raw pixels.")
         c.metric("Labels used", f"{result.n_labels:,}", help=f"of {n_train:,} training images")
+        if classifier in features.SEMI_SUPERVISED:
+            st.caption(f"Semi-supervised: label spreading also saw the features of the other "
+                       f"{n_train - result.n_labels:,} training images, without their labels. The test images stay "
+                       "out of it until they are scored.")
         d.metric("Input size", f"{width}", help=f"Numbers per image fed to the classifier; each image has "
                  f"{ds.n_pixels} pixels.")
 

@@ -15,6 +15,7 @@ DATASET = data.DEFAULT_DATASET
 TARGET_BUDGET = 10  # labels per class: 100 labels in all on the ten digit classes
 TARGET_ACCURACY = 0.80
 TARGET_MARGIN = 0.04  # over raw pixels, same classifier and label draws
+SEMI_SUPERVISED_TARGET = 0.88  # Kingma et al. 2014, M1 + TSVM on full MNIST, 100 labels; issue 17
 RERUN_TARGET_MS = 500.0
 QUICK_SEEDS = (0, 1, 2)
 QUICK_FEATURE_SETS = ("raw", "pca-16", "ae-16", "vae-16")
@@ -59,6 +60,24 @@ def few_labels(quick: bool) -> list[Row]:
     rows.append(Row(name, f"{best} minus raw pixels, {TARGET_BUDGET * 10} labels", 100 * float(margin), "points",
                     f">= {100 * TARGET_MARGIN:.0f}", bool(margin >= TARGET_MARGIN - 1e-9),
                     f"raw pixels {raw:.3f}, PCA-16 {at_target.get('pca-16', float('nan')):.3f}"))
+    return rows + _semi_supervised_rows(name, feature_sets, seeds)
+
+
+def _semi_supervised_rows(name: str, feature_sets: list[str], seeds: tuple[int, ...]) -> list[Row]:
+    """Label spreading on the same label draws: every training image's features, only the drawn labels."""
+    table = features.accuracy_table(DATASET, "spreading", feature_sets, [TARGET_BUDGET], seeds)
+    rows = _table_rows(name, "spreading", table, [TARGET_BUDGET])
+    at_target = table.set_index("feature_set")["mean"]
+    latent = [f for f in at_target.index if features.parse_feature_set(f)[0] in ("ae", "vae", "dae")]
+    best = max(latent, key=lambda f: at_target[f])
+    accuracy = float(at_target[best])
+    rows.append(Row(name, f"best feature set ({best}), {TARGET_BUDGET * 10} labels, label spreading "
+                    "(semi-supervised)", accuracy, target=f">= {SEMI_SUPERVISED_TARGET:.2f}",
+                    ok=accuracy >= SEMI_SUPERVISED_TARGET,
+                    note=f"scikit-learn LabelSpreading(kernel='knn', 7 neighbours) on standardised codes of all "
+                         f"{len(data.load(DATASET).y_train):,} training images, {TARGET_BUDGET * 10} of them "
+                         f"labelled; test split untouched; mean of {len(seeds)} label draws; raw pixels "
+                         f"{at_target['raw']:.3f}"))
     return rows
 
 

@@ -10,6 +10,8 @@ from dashboard.features.protocol import (
     BUDGETS,
     CLASSIFIERS,
     SEEDS,
+    SEMI_SUPERVISED,
+    UNLABELLED,
     Evaluation,
     ProgressFn,
     accuracy_table,
@@ -25,6 +27,7 @@ from dashboard.features.protocol import (
     needs_scaling,
     pixel_pipeline,
     predict_image,
+    training_data,
 )
 from dashboard.features.sets import (
     RAW,
@@ -41,9 +44,10 @@ from dashboard.features.snippet import pipeline_code
 from dashboard.features.transformer import PIXEL_TOLERANCE, AutoencoderFeatures
 
 __all__ = [
-    "ALL", "BUDGETS", "CLASSIFIERS", "PIXEL_TOLERANCE", "RAW", "SEEDS", "AutoencoderFeatures", "Evaluation",
+    "ALL", "BUDGETS", "CLASSIFIERS", "PIXEL_TOLERANCE", "RAW", "SEEDS", "SEMI_SUPERVISED", "UNLABELLED",
+    "AutoencoderFeatures", "Evaluation",
     "FeatureArrays", "ProgressFn", "accuracy_table", "budget_label", "budgets_for", "classifier_pipeline",
     "comparison_sets", "evaluate", "feature_set_label", "feature_sets", "feature_step", "features", "features_frame",
     "label_subset", "make_classifier", "misclassified", "needs_scaling", "parse_feature_set", "pipeline_code",
-    "pixel_pipeline", "pixels", "predict_image", "uses_pixel_units",
+    "pixel_pipeline", "pixels", "predict_image", "training_data", "uses_pixel_units",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator
 
-from dashboard.features.protocol import classifier_pipeline
+from dashboard.features.protocol import SEMI_SUPERVISED, UNLABELLED, classifier_pipeline
 from dashboard.features.sets import RAW, parse_feature_set
 
 _IMPORTS = {
@@ -14,6 +14,7 @@ _IMPORTS = {
     "CalibratedClassifierCV": "from sklearn.calibration import CalibratedClassifierCV",
     "RandomForestClassifier": "from sklearn.ensemble import RandomForestClassifier",
     "StandardScaler": "from sklearn.preprocessing import StandardScaler",
+    "LabelSpreading": "from sklearn.semi_supervised import LabelSpreading",
 }
 
 
@@ -40,6 +41,14 @@ def pipeline_code(dataset: str, feature_set: str, classifier: str, budget: int |
         project[1] = "from dashboard.features import AutoencoderFeatures, label_subset, pixels"
         steps.insert(0, f"AutoencoderFeatures({feature_set!r}, dataset={dataset!r})")
     budget_arg = repr(budget)
+    if classifier in SEMI_SUPERVISED:
+        imports.append("import numpy as np")
+        fit = ["# Every train image goes in; only the labelled ones keep their label (the test split stays out).",
+               f"y_partial = np.full(len(y_train), {UNLABELLED})",
+               "y_partial[labelled] = y_train[labelled]",
+               "pipe.fit(X_train, y_partial)"]
+    else:
+        fit = ["pipe.fit(X_train[labelled], y_train[labelled])"]
     lines = [
         *sorted(imports), "", *project, "",
         f"ds = data.load({dataset!r})",
@@ -50,7 +59,7 @@ def pipeline_code(dataset: str, feature_set: str, classifier: str, budget: int |
         "pipe = make_pipeline(",
         *(f"    {s}," for s in steps),
         ")",
-        "pipe.fit(X_train[labelled], y_train[labelled])",
+        *fit,
         'print(f"test accuracy: {pipe.score(X_test, y_test):.3f}")',
     ]
     return "\n".join(lines) + "\n"

@@ -299,10 +299,50 @@ def test_accuracy_table_has_one_row_per_setting_and_means_over_draws():
     assert (again["mean"] > 0).all()
 
 
-@pytest.mark.parametrize("feature_set, classifier", [("ae-8", "logistic"), ("pca-8", "knn"), ("raw", "svm")])
+@pytest.mark.parametrize("feature_set, classifier", [("ae-8", "logistic"), ("pca-8", "knn"), ("raw", "svm"),
+                                                     ("ae-8", "spreading")])
 def test_pipeline_code_runs_and_reproduces_the_shown_accuracy(feature_set, classifier, capsys):
     code = features.pipeline_code(DIGITS, feature_set, classifier, 10, seed=2)
     exec(compile(code, "<pipeline_code>", "exec"), {})
     printed = capsys.readouterr().out
     expected = features.evaluate(DIGITS, feature_set, classifier, 10, seed=2).accuracy
     assert printed.strip() == f"test accuracy: {expected:.3f}"
+
+
+def xor_blobs(n_per_blob: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four tight blobs on a square's corners, opposite corners sharing a class: no straight line separates them."""
+    rng = np.random.default_rng(seed)
+    corners = np.array([[0, 0], [4, 4], [4, 0], [0, 4]], dtype=float)
+    x = np.concatenate([c + 0.3 * rng.normal(size=(n_per_blob, 2)) for c in corners])
+    return x, np.repeat([0, 0, 1, 1], n_per_blob)
+
+
+def test_label_spreading_beats_the_plain_classifier_when_unlabelled_points_show_the_shape():
+    x, y = xor_blobs()
+    x_test, y_test = xor_blobs(seed=1)
+    labelled = features.label_subset(y, 4, seed=0)  # four labels per class, so each blob has one
+    assert len({tuple(np.round(x[i] / 4)) for i in labelled}) == 4
+    plain = features.make_classifier("logistic").fit(x[labelled], y[labelled])
+    spreading = features.make_classifier("spreading").fit(*features.training_data(x, y, labelled, "spreading"))
+    assert (spreading.predict(x_test) == y_test).mean() > 0.97
+    assert (plain.predict(x_test) == y_test).mean() < 0.8  # a line cannot split XOR
+
+
+def test_semi_supervised_training_data_hides_every_unused_label():
+    y = np.array([3, 1, 4, 1, 5, 9, 2, 6])
+    labelled = np.array([1, 4])
+    x = np.arange(16.0).reshape(8, 2)
+    rows, targets = features.training_data(x, y, labelled, "spreading")
+    assert rows is x and list(targets) == [-1, 1, -1, -1, 5, -1, -1, -1]
+    rows, targets = features.training_data(x, y, labelled, "logistic")
+    assert rows.shape == (2, 2) and list(targets) == [1, 5]
+
+
+def test_label_spreading_on_codes_sees_only_the_train_split():
+    result = features.evaluate(DIGITS, "ae-8", "spreading", 10, seed=1)
+    ds = data.load(DIGITS)
+    spread = result.model[-1]
+    assert spread.X_.shape[0] == len(ds.y_train)  # its graph: every train code, no test code
+    assert (spread.transduction_[result.labelled] == ds.y_train.numpy()[result.labelled]).all()
+    plain = features.evaluate(DIGITS, "ae-8", "logistic", 10, seed=1)
+    assert result.accuracy > plain.accuracy  # the unlabelled codes help on these digits too
