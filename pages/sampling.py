@@ -12,7 +12,7 @@ from dashboard.viz import sampling_charts, sampling_figures
 dataset_name, ds = ui.page_header(
     "🎲 Sampling",
     "Make **new** images: draw a code z at random and decode it. A plain **AE** only makes digits if z "
-    "comes from where its codes really live. Compare four ways of drawing z, see the **holes** in the "
+    "comes from where its codes really live. Compare five ways of drawing z, see the **holes** in the "
     "latent space, and walk from one digit to another.",
     lesson_page="sampling")
 
@@ -25,6 +25,7 @@ DESCRIPTIONS = {
     "AE + fitted Gaussian": "z from one Gaussian fitted to the AE's codes: right centre and spread.",
     "AE + Gaussian mixture": "z from a mix of {gaussians} fitted to the AE's codes: follows their clusters.",
     "VAE + N(0, I) prior": "z from N(0, I), the prior the VAE was trained to fill.",
+    "VAE + Gaussian mixture": "z from a mix of {gaussians} fitted to the VAE's own codes: where they really went.",
 }
 
 shipped = zoo.names(dataset_name)
@@ -49,17 +50,18 @@ def score_at(temperature: float) -> None:
     st.session_state[SCORED_KEY] = temperature
 
 
-# ---------------------------------------------------------------- 1 · four samplers, 2 · their scores
+# ---------------------------------------------------------------- 1 · five samplers, 2 · their scores
 @st.fragment
 def sample_grids() -> None:
-    st.subheader("1 · Four ways to draw a code")
+    st.subheader(f"1 · {len(samplers.SETUPS)} ways to draw a code")
     k_col, gmm_col, t_col, seed_col, button_col = st.columns([3, 3, 3, 2, 3], vertical_alignment="bottom")
     k = k_col.select_slider("Code size k", sizes,
                             key=ui.url_key("sampling_k", "k", 16 if 16 in sizes else sizes[-1], sizes, int),
                             help="The AE and the VAE with this many numbers in the code.")
     components = gmm_col.select_slider(
         "Mixture components", COMPONENTS, key=ui.url_key("sampling_components", "gmm", 10, COMPONENTS, int),
-        help="How many Gaussians the mixture fits to the AE's codes; about one per digit class suits these data. "
+        help="How many Gaussians each mixture fits to the AE's or the VAE's codes; about one per digit class suits "
+             "these data. "
              "With 1 it is the single fitted Gaussian again.")
     temperature = t_col.select_slider(
         "Temperature", TEMPERATURES, key=ui.url_key("sampling_temperature", "t", 1.0, TEMPERATURES, float),
@@ -75,7 +77,7 @@ def sample_grids() -> None:
     scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
     reports = cached.scores(dataset_name, k, components, scored_t)
     blind = reports.get(samplers.SETUPS[0].label)
-    for column, setup in zip(st.columns(4, gap="medium"), samplers.SETUPS):
+    for column, setup in zip(st.columns(len(samplers.SETUPS), gap="small"), samplers.SETUPS):
         with column:
             st.markdown(f"**{setup.label}**")
             png = cached.grid_pngs(dataset_name, setup.label, k, components, seed)[TEMPERATURES.index(temperature)]

@@ -152,6 +152,9 @@ SETUPS = (
     SamplerSetup("AE + fitted Gaussian", "ae", "gaussian"),
     SamplerSetup("AE + Gaussian mixture", "ae", "gmm"),
     SamplerSetup("VAE + N(0, I) prior", "vae", "standard"),
+    # A mixture fitted to the VAE's own training codes (posterior means), as in Chadebec & Allassonnière (NeurIPS
+    # 2022): the prior is what the VAE was pushed towards, the mixture is where its codes actually ended up.
+    SamplerSetup("VAE + Gaussian mixture", "vae", "gmm"),
 )
 
 

@@ -11,9 +11,11 @@ from dashboard.viz import plots
 if TYPE_CHECKING:
     from dashboard.sampling.samplers import LatentMap
 
-# The VAE keeps the app's VAE orange; the AE setups are shades of the AE blue, lightest for the blind guess.
+# The VAE setups keep the app's VAE orange (darker for its fitted mixture); the AE setups are shades of the AE blue,
+# lightest for the blind guess.
 SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "AE + Gaussian mixture":
-                plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"]}
+                plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"],
+                "VAE + Gaussian mixture": "#B35806"}
 SAMPLE_NEAR_COLOR = "#111111"
 SAMPLE_HOLE_COLOR = "#E45756"
 TOOLBAR_STRIP = 34  # px of top margin where plotly's toolbar sits, clear of the data and the legend

@@ -6,11 +6,12 @@ from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
 from tests.harness.inputs import digit_png
 
-SAMPLERS = ["AE + N(0, I)", "AE + fitted Gaussian", "AE + Gaussian mixture", "VAE + N(0, I) prior"]
+SAMPLERS = ["AE + N(0, I)", "AE + fitted Gaussian", "AE + Gaussian mixture", "VAE + N(0, I) prior",
+            "VAE + Gaussian mixture"]
 
 
 def fid_metrics(app) -> dict[str, float]:
-    """The four FID-like metrics under the grids, in sampler order."""
+    """The FID-like metrics under the grids, in sampler order."""
     found = [float(m.value) for m in app.metric if m.label.startswith("FID-like at t")]
     return dict(zip(SAMPLERS, found))
 
@@ -21,9 +22,9 @@ def test_sampler_grids_temperature_and_scores():
     shown = texts(app)
     for label in SAMPLERS:
         assert f"**{label}**" in shown
-    assert len([image for image in app.get("image")]) >= 4 + 2  # four sample grids, two decoded latent grids
+    assert len([image for image in app.get("image")]) >= 5 + 2  # five sample grids, two decoded latent grids
     scores = fid_metrics(app)
-    assert len(scores) == 4
+    assert len(scores) == 5
     # The page's lesson, live: a fitted mixture or the VAE prior beats N(0, I) on a plain AE by a wide margin.
     assert min(scores["AE + Gaussian mixture"], scores["VAE + N(0, I) prior"]) < scores["AE + N(0, I)"] / 3
     assert "the baseline" in [m.delta for m in app.metric if m.label.startswith("FID-like")]
@@ -41,7 +42,8 @@ def test_sampler_grids_temperature_and_scores():
 
     app.select_slider(key="sampling_components").set_value(1).run()
     assert_no_exception(app)
-    assert "a mix of 1 Gaussian fitted" in texts(app)
+    assert "a mix of 1 Gaussian fitted to the AE's codes" in texts(app)
+    assert "a mix of 1 Gaussian fitted to the VAE's own codes" in texts(app)
     one_component = fid_metrics(app)
     # One mixture component is one fitted Gaussian again: both score alike, far from the blind N(0, I).
     assert abs(one_component["AE + Gaussian mixture"] - one_component["AE + fitted Gaussian"]) < \
@@ -103,4 +105,4 @@ def test_digits_and_a_shared_link_with_one_bad_value():
     assert any("t=hot" in w.value for w in app.warning)
     assert app.button_group(key="sampling_method").value == "slerp"
     assert "trained on the digits train split" in texts(app)
-    assert len(fid_metrics(app)) == 4
+    assert len(fid_metrics(app)) == len(SAMPLERS)

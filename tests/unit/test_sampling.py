@@ -272,6 +272,20 @@ def test_shipped_digits_models_reproduce_the_lesson(reference):
     assert torch.equal(first, samplers.generate(DIGITS, samplers.SETUPS[2], 8, 16, seed=5, temperature=0.8))
 
 
+def test_a_mixture_on_the_vae_codes_is_its_own_setup_and_follows_them(reference):
+    setup = samplers.SETUPS[4]
+    assert (setup.label, setup.family, setup.kind) == ("VAE + Gaussian mixture", "vae", "gmm")
+    assert [s.label for s in samplers.SETUPS[:4]] == ["AE + N(0, I)", "AE + fitted Gaussian", "AE + Gaussian mixture",
+                                                      "VAE + N(0, I) prior"]  # the tour quotes these by position
+    sampler = samplers.fitted_sampler(DIGITS, "vae-8", "gmm")
+    codes = zoo.codes("vae-8", DIGITS, "train")
+    # Fitted to the VAE's own codes, not to N(0, I): its weighted mean is theirs.
+    np.testing.assert_allclose(sampler.weights_ @ sampler.means_, codes.mean(axis=0), atol=0.05)
+    scores = {s.label: quality.assess(samplers.generate(DIGITS, s, 8, 359, seed=0), DIGITS) for s in
+              (samplers.SETUPS[0], setup)}
+    assert scores[setup.label].frechet < scores["AE + N(0, I)"].frechet / 3
+
+
 def test_temperature_sweep_matches_one_temperature_at_a_time():
     setup = samplers.SETUPS[2]
     sweep = samplers.generate_sweep(DIGITS, setup, 8, 6, temperatures=(0.0, 1.0, 2.0), seed=3)
