@@ -11,7 +11,9 @@ dataset_name, ds = ui.page_header(
     "🚨 Anomaly detection",
     "An autoencoder trained only on **normal** images rebuilds them well and rebuilds anything unusual "
     "badly. Its **reconstruction error is an anomaly score**, and a **threshold** turns that score into a "
-    "yes/no flag. Pick a scenario, then move the threshold and watch what each choice costs.",
+    "yes/no flag. The code z adds a second test: an image whose code lands where normal codes rarely go is "
+    "suspect too, however well it is rebuilt. Pick a scenario, then move the threshold and watch what each "
+    "choice costs.",
     "anomaly")
 
 SCALE = 10 if ds.small_images else 3  # on-screen pixels per image pixel
@@ -42,11 +44,13 @@ if scenario == "corrupted":
         level = columns[2].slider("Strength", spec.low, spec.high, spec.default, key=f"anomaly_level_{corruption}",
                                   help=f"{spec.label}: {spec.level_meaning}.")
 score_keys = list(anomaly.SCORE_KINDS)
-SCORE_BUTTONS = {"mse": "Pixels (MSE)", "ssim": "Structure (SSIM)"}
+SCORE_BUTTONS = {"mse": "Pixels", "ssim": "Structure", "code": "Code", "combined": "Both"}
+opening_score = anomaly.default_score(scenario)
 kind = columns[3].segmented_control(
     "Anomaly score", score_keys, format_func=SCORE_BUTTONS.get,
-    key=ui.url_key("anomaly_score", "score", anomaly.DEFAULT_SCORE, score_keys),
-    help=" / ".join(f"{v.label}: {v.explanation}." for v in anomaly.SCORE_KINDS.values())) or anomaly.DEFAULT_SCORE
+    key=ui.url_key("anomaly_score", "score", opening_score, score_keys),
+    help="  \n".join(f"**{SCORE_BUTTONS[k]}**: {v.label}, {v.explanation}." for k, v in anomaly.SCORE_KINDS.items())
+    ) or opening_score
 
 if scenario == "ood" and not anomaly.ood_available():
     st.warning("**Fashion-MNIST is not on this machine yet.** This scenario tests clothing images against the "
@@ -88,7 +92,7 @@ with own_box:
         prepared = ui.image_input("anomaly_own", ds.image_shape, label="Draw or upload")
     with right:
         if prepared is not None:
-            own = anomaly.explain(model, prepared.tensor, kind)[0]
+            own = anomaly.explain(model, prepared.tensor, kind, cached.reference(key, model))[0]
             vmax = float(own.error_map.max()) or None
             pictures = st.columns(3)
             pictures[0].image(plots.to_pixels(own.x[0], SCALE * 2), caption="your image (as the model sees it)")
@@ -228,3 +232,31 @@ st.caption("Same training images, same test images, fixed settings (no tuning on
            f"and the One-Class SVM (RBF kernel, at most {baseline_config.svm_max_train:,} training images) work on "
            "raw pixels. AUROC and average precision are computed from each method's continuous score, not from "
            "yes/no flags.")
+
+# ---------------------------------------------------------------- 6 · which shipped model (shipped-model scenarios)
+
+if not info.trains_model:
+    st.subheader("6 · Which shipped model makes the best detector?")
+    st.markdown(
+        f"This scenario uses **{anomaly.SHIPPED_MODEL}** with the "
+        f"**{anomaly.SCORE_KINDS[anomaly.DEFAULT_SCORE].label}** score, because it separated test digits from the "
+        "*Not digits* probe set best of every shipped model and score. Why the code size matters: a code of k "
+        "numbers can only keep what the training digits share, so a letter or a scribble is squeezed into the "
+        "nearest digit-like code and comes back as a digit, with a large error. A wider code keeps enough to copy "
+        "strokes it never saw: it rebuilds anomalies better too, so they stand out less. Too tight, and even the "
+        "digits come back blurred.")
+    sizes = cached.code_sizes(dataset_name)
+    if len(sizes):
+        st.markdown(anomaly_charts.code_size_markdown(sizes))
+        st.caption("Median pixel error on the scenario's test digits and on the probes (letters, symbols, "
+                   "scribbles), for the plain autoencoders. The ratio is how much worse a probe is rebuilt than a "
+                   "digit: the larger, the easier to flag. AUROC uses the pixel error alone.")
+    table = cached.shipped_detectors(dataset_name, compute=False)
+    if table is None:
+        if st.button("Measure every shipped model and score on the probe set", key="anomaly_measure_models"):
+            table = cached.shipped_detectors(dataset_name, compute=True)
+    if table is not None:
+        st.markdown(anomaly_charts.detector_markdown(table, anomaly.SHIPPED_MODEL, anomaly.DEFAULT_SCORE))
+        st.caption(f"AUROC on {table.attrs.get('n_digits', 0):,} test digits against "
+                   f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Code density and "
+                   "the combined score fit a Gaussian mixture to each model's codes of the training digits.")

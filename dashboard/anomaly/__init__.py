@@ -1,8 +1,10 @@
 """Anomaly detection with autoencoders: scenarios, on-demand detectors, scores, threshold rules and baselines.
 
 The modules follow the page's story: `scenarios` (what is normal, and the labelled images; `corruptions` damages
-them), `detectors` (the autoencoder that learns normal), `scores` (how badly it rebuilds an image), `thresholds`
-(AUROC, rules and what a threshold does) and `baselines` (classical detectors on the same images). Everything a
+them), `detectors` (the autoencoder that learns normal), `scores` (how badly it rebuilds an image; `density` adds
+how unusual its code is), `thresholds` (AUROC, rules and what a threshold does), `baselines` (classical detectors on
+the same images) and `probes` (the shipped set of things that are not digits, and every shipped model measured on
+it). Everything a
 caller needs is importable from here, as `from dashboard import anomaly; anomaly.evaluate(...)`.
 """
 
@@ -15,6 +17,7 @@ from dashboard.anomaly.baselines import (
     fit_baselines,
 )
 from dashboard.anomaly.corruptions import CORRUPTIONS, Corruption, corrupt_images, invert, rotate
+from dashboard.anomaly.density import CodeDensity, Reference, code_scores, combine, components_for, fit_reference
 from dashboard.anomaly.detectors import (
     DETECTOR_CONFIGS,
     DetectorConfig,
@@ -36,14 +39,19 @@ from dashboard.anomaly.scenarios import (
     download_ood,
     make_split,
     ood_available,
+    training_identity,
+    training_images,
 )
 from dashboard.anomaly.scores import (
     DEFAULT_SCORE,
+    RECONSTRUCTION_PART,
     SCORE_KINDS,
     SSIM_WINDOW,
     ImageScore,
     ScoreKind,
+    all_scores,
     anomaly_scores,
+    default_score,
     error_maps,
     explain,
     score_pairs,
@@ -57,7 +65,10 @@ from dashboard.anomaly.thresholds import (
     auroc,
     average_precision,
     evaluate,
+    evaluate_all,
+    normal_reference,
     operating_point,
+    reference_for,
     scores_csv,
     threshold_best_f1,
     threshold_percentile,
@@ -67,11 +78,16 @@ from dashboard.anomaly.thresholds import (
 __all__ = [
     "BASELINES", "BaselineConfig", "baseline_aurocs", "baseline_scores", "comparison_table", "fit_baselines",
     "CORRUPTIONS", "Corruption", "corrupt_images", "invert", "rotate",
+    "CodeDensity", "Reference", "code_scores", "combine", "components_for", "fit_reference",
     "DETECTOR_CONFIGS", "DetectorConfig", "ProgressFn", "StopFn", "detector_for", "train_detector",
     "OOD_DATASET", "SCENARIOS", "SHIPPED_MODEL", "SHIPPED_VAL_FRACTION", "SPLIT_SEED", "VAL_FRACTION",
     "ScenarioInfo", "ScenarioUnavailable", "Split", "download_ood", "make_split", "ood_available",
-    "DEFAULT_SCORE", "SCORE_KINDS", "SSIM_WINDOW", "ImageScore", "ScoreKind", "anomaly_scores", "error_maps",
-    "explain", "score_pairs", "ssim_map",
+    "training_identity", "training_images",
+    "DEFAULT_SCORE", "RECONSTRUCTION_PART", "SCORE_KINDS", "SSIM_WINDOW", "ImageScore", "ScoreKind", "all_scores",
+    "anomaly_scores",
+    "default_score", "error_maps", "explain", "score_pairs", "ssim_map",
     "THRESHOLD_RULES", "Evaluation", "OperatingPoint", "ThresholdRule", "auroc", "average_precision", "evaluate",
-    "operating_point", "scores_csv", "threshold_best_f1", "threshold_percentile", "threshold_sigma",
+    "evaluate_all",
+    "normal_reference", "operating_point", "reference_for", "scores_csv", "threshold_best_f1", "threshold_percentile",
+    "threshold_sigma",
 ]

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.ensemble import IsolationForest
 from sklearn.svm import OneClassSVM
 
-from dashboard.anomaly.scenarios import SCENARIOS, Split, make_split
+from dashboard.anomaly.scenarios import Split, training_identity, training_images
 from dashboard.anomaly.scores import SCORE_KINDS
 from dashboard.anomaly.thresholds import Evaluation, auroc, average_precision
-from dashboard.core import baselines, data, memo
+from dashboard.core import baselines, memo
 
 BASELINES = ("PCA reconstruction error", "IsolationForest", "One-Class SVM")
 
@@ -30,23 +29,9 @@ class BaselineConfig:
     seed: int = 0
 
 
-def _training_identity(split: Split) -> tuple[str, str | None, int | None]:
-    """(dataset, scenario, digit) of the split's training images; every shipped-model scenario shares all of them."""
-    if SCENARIOS[split.scenario].trains_model:
-        return split.dataset, split.scenario, split.digit
-    return split.dataset, None, None
-
-
-def _training_images(dataset: str, scenario: str | None, digit: int | None) -> torch.Tensor:
-    """The normal training images (N_train, C, H, W) a training identity stands for."""
-    if scenario is None:
-        return data.load(dataset).x_train
-    return make_split(dataset, scenario, digit).x_train
-
-
 @memo.shared(maxsize=16)
 def _fitted(dataset: str, scenario: str | None, digit: int | None, config: BaselineConfig) -> dict:
-    images = _training_images(dataset, scenario, digit)
+    images = training_images(dataset, scenario, digit)
     train_flat = images.reshape(len(images), -1).numpy()  # (N_train, pixels)
     k = min(config.pca_components, *train_flat.shape)
     svm_rows = np.random.default_rng(config.seed).permutation(len(train_flat))[: config.svm_max_train]
@@ -63,7 +48,7 @@ def fit_baselines(split: Split, config: BaselineConfig = BaselineConfig()) -> di
 
     Keyed by where the training images come from, not by the images, so splits that share them share the fit.
     """
-    return _fitted(*_training_identity(split), config)
+    return _fitted(*training_identity(split), config)
 
 
 def baseline_scores(split: Split, method: str, config: BaselineConfig = BaselineConfig()) -> np.ndarray:

@@ -10,8 +10,10 @@ import pandas as pd
 import torch
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
-from dashboard.anomaly.scenarios import Split
-from dashboard.anomaly.scores import DEFAULT_SCORE, anomaly_scores
+from dashboard.anomaly.density import Reference, fit_reference
+from dashboard.anomaly.scenarios import Split, training_identity, training_images
+from dashboard.anomaly.scores import DEFAULT_SCORE, RECONSTRUCTION_PART, SCORE_KINDS, all_scores, anomaly_scores
+from dashboard.core import memo
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -210,11 +212,39 @@ class Evaluation:
         return order[::-1][:n].copy(), order[:n].copy()
 
 
-def evaluate(model: torch.nn.Module, split: Split, kind: str = DEFAULT_SCORE) -> Evaluation:
-    """Score a split's training, validation and test images with a model's reconstruction error."""
-    return Evaluation(kind, anomaly_scores(model, split.x_test, kind), split.y_test,
-                      anomaly_scores(model, split.x_train, kind), anomaly_scores(model, split.x_val, kind),
-                      split.y_val)
+@memo.shared(maxsize=64)
+def normal_reference(model: torch.nn.Module, dataset: str, scenario: str | None = None,
+                     digit: int | None = None) -> Reference:
+    """The code density and score spreads of the normal training images under this model, fitted once per process.
+
+    Keyed by the model object and where the training images come from (scenario None: the whole train split, which
+    the shipped models learned from), never by test data.
+    """
+    x_normal = training_images(dataset, scenario, digit)
+    return fit_reference(model, x_normal, anomaly_scores(model, x_normal, RECONSTRUCTION_PART))
+
+
+def reference_for(model: torch.nn.Module, split: Split) -> Reference:
+    """normal_reference for the split's normal training images."""
+    return normal_reference(model, *training_identity(split))
+
+
+def evaluate(model: torch.nn.Module, split: Split, kind: str = DEFAULT_SCORE,
+             reference: Reference | None = None) -> Evaluation:
+    """Score a split's training, validation and test images with one score kind of the model."""
+    if kind in SCORE_KINDS and SCORE_KINDS[kind].needs_reference and reference is None:
+        reference = reference_for(model, split)
+    return Evaluation(kind, anomaly_scores(model, split.x_test, kind, reference), split.y_test,
+                      anomaly_scores(model, split.x_train, kind, reference),
+                      anomaly_scores(model, split.x_val, kind, reference), split.y_val)
+
+
+def evaluate_all(model: torch.nn.Module, split: Split, reference: Reference | None = None) -> dict[str, Evaluation]:
+    """Every score kind's Evaluation of one split, each image reconstructed and encoded once."""
+    reference = reference or reference_for(model, split)
+    test, train, val = (all_scores(model, x, reference) for x in (split.x_test, split.x_train, split.x_val))
+    return {kind: Evaluation(kind, test[kind], split.y_test, train[kind], val[kind], split.y_val)
+            for kind in SCORE_KINDS}
 
 
 def scores_csv(split: Split, evaluation: Evaluation, threshold: float) -> str:

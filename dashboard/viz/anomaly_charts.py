@@ -199,3 +199,25 @@ def table_markdown(table: pd.DataFrame) -> str:
         lines.append(f"| {bold}{row.method}{bold} | {bold}{row.AUROC:.3f}{bold} | "
                      f"{bold}{row[2]:.3f}{bold} |")
     return "\n".join(lines)
+
+
+def code_size_markdown(sizes: pd.DataFrame) -> str:
+    """Per code size: median error on digits and on probes, their ratio and the pixel error's AUROC, as markdown."""
+    lines = ["| model | code size | digit error | probe error | probe / digit | AUROC (pixel error) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for row in sizes.itertuples(index=False):
+        lines.append(f"| {row.model} | {row[1]} | {row[2]:.4f} | {row[3]:.4f} | {row.ratio:.2f}x | {row[5]:.3f} |")
+    return "\n".join(lines)
+
+
+def detector_markdown(table: pd.DataFrame, model: str, kind: str) -> str:
+    """AUROC of every shipped model (rows) and score (columns) as markdown, the chosen detector in bold."""
+    grid = table.pivot(index="model", columns="score", values="AUROC")
+    grid = grid.loc[list(dict.fromkeys(table["model"]))]  # the zoo's order, not alphabetical
+    kinds = [k for k in SCORE_KINDS if k in grid.columns]
+    lines = ["| model | " + " | ".join(SCORE_KINDS[k].label for k in kinds) + " |",
+             "|---|" + "---:|" * len(kinds)]
+    for name, row in grid.iterrows():
+        cells = [f"**{row[k]:.3f}**" if (name, k) == (model, kind) else f"{row[k]:.3f}" for k in kinds]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

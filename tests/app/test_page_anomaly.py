@@ -179,3 +179,29 @@ def test_the_rule_shown_is_the_rule_used_across_scenario_switches(monkeypatch, t
         check_rule_agrees(app, shown, scenario)
         if scenario == "ood":
             assert "Fashion-MNIST is not on this machine yet" in texts(app)
+
+
+def test_not_digits_scores_and_the_shipped_model_table():
+    app = open_page("anomaly", query={"dataset": "digits", "scenario": "not-digits"})
+    assert_no_exception(app)
+    shown = texts(app)
+    assert "Anomalous: letters and symbols typeset in twelve fonts" in shown
+    assert app.button_group(key="anomaly_score").value == anomaly.default_score("not-digits") == "combined"
+    assert f"This scenario uses **{anomaly.SHIPPED_MODEL}**" in shown
+    # The code-size table: one row per plain autoencoder, every probe rebuilt worse than the digits.
+    rows = re.findall(r"\| (ae-\d+) \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+)x \| [01]\.\d{3} \|", shown)
+    assert [int(k) for _, k, _ in rows] == sorted(int(k) for _, k, _ in rows) and len(rows) >= 3
+    assert all(float(ratio) > 1 for _, _, ratio in rows)
+    # The comparison table lists the AE under every score, the code density and the combined one included.
+    for kind in anomaly.SCORE_KINDS.values():
+        assert f"AE, {kind.label}" in shown
+
+    app.button_group(key="anomaly_score").set_value("code").run()
+    assert_no_exception(app)
+    assert "Score: Code density (GMM on z)." in texts(app)
+
+    app.button(key="anomaly_measure_models").click().run()
+    assert_no_exception(app)
+    table = texts(app)
+    assert f"| {anomaly.SHIPPED_MODEL} |" in table and re.search(r"\*\*[01]\.\d{3}\*\*", table)
+    assert "the page's detector is in bold" in table

@@ -317,8 +317,8 @@ def test_detector_is_deterministic():
 
 def test_explain_and_csv(one_class_zero):
     split, result, _ = one_class_zero
-    evaluation = anomaly.evaluate(result.model, split)
-    shown = anomaly.explain(result.model, split.x_test[:3], evaluation.kind)
+    evaluation = anomaly.evaluate(result.model, split, "combined")
+    shown = anomaly.explain(result.model, split.x_test[:3], evaluation.kind, anomaly.reference_for(result.model, split))
     assert [s.score for s in shown] == pytest.approx(list(evaluation.scores[:3]), rel=1e-5)
     assert shown[0].error_map.shape == split.x_test.shape[2:]
     threshold = evaluation.threshold("percentile", 95)

@@ -11,6 +11,7 @@ import streamlit as st
 from torch import nn
 
 from dashboard import anomaly
+from dashboard.anomaly import shipped
 from dashboard.app import models, training
 from dashboard.core import memo
 from dashboard.viz import anomaly_charts
@@ -65,10 +66,24 @@ def detector(dataset: str, scenario: str, digit: int | None) -> nn.Module:
         bar.empty()
 
 
-@st.cache_data(show_spinner="Scoring every image with the detector…", max_entries=64)
+@st.cache_resource(show_spinner="Fitting the density of the normal training codes (once per detector)…",
+                   max_entries=64)
+def reference(key: tuple, _model: nn.Module) -> anomaly.Reference:
+    """The normal codes' density and score spreads; keyed by the scenario, which fixes the model and its training
+    images. Shared read-only by every session."""
+    return anomaly.reference_for(_model, split_for(*key))
+
+
+@st.cache_resource(show_spinner="Scoring every image with the detector…", max_entries=64)
+def _evaluations(key: tuple, _model: nn.Module) -> dict[str, anomaly.Evaluation]:
+    """Every score kind of one scenario, each image rebuilt and encoded once; shared read-only."""
+    return anomaly.evaluate_all(_model, split_for(*key), reference(key, _model))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def analysis(key: tuple, kind: str, _model: nn.Module) -> dict:
     """Scores, curves and chart specs of one scenario and score; everything the threshold panel reuses."""
-    evaluation = anomaly.evaluate(_model, split_for(*key), kind)
+    evaluation = _evaluations(key, _model)[kind]
     return {"evaluation": evaluation, "histogram": anomaly_charts.histogram_spec(evaluation),
             "roc": anomaly_charts.curve_spec(evaluation, "roc"), "pr": anomaly_charts.curve_spec(evaluation, "pr")}
 
@@ -78,7 +93,8 @@ def galleries(key: tuple, kind: str, _model: nn.Module, size: int, scale: int) -
     """The most anomalous and most normal test images as PNG grids (made once, not every rerun), with captions."""
     split, evaluation = split_for(*key), analysis(key, kind, _model)["evaluation"]
     picked = dict(zip(("most anomalous", "most normal"), evaluation.extremes(size)))
-    shown = {name: anomaly.explain(_model, split.x_test[indices], kind) for name, indices in picked.items()}
+    shown = {name: anomaly.explain(_model, split.x_test[indices], kind, reference(key, _model))
+             for name, indices in picked.items()}
     vmax = max(float(item.error_map.max()) for items in shown.values() for item in items)  # one scale for both
     return {name: (anomaly_charts.gallery_png(shown[name], scale, vmax),
                    " · ".join(f"{split.test_names[i]} ({evaluation.scores[i]:.3f})" for i in indices))
@@ -95,5 +111,22 @@ def latent_view(key: tuple, kind: str, _model: nn.Module) -> tuple[go.Figure, st
 @st.cache_data(show_spinner="Fitting PCA, IsolationForest and One-Class SVM on the same images (once)…",
                max_entries=32)
 def comparison(key: tuple, _model: nn.Module) -> pd.DataFrame:
-    detector_rows = {kind: analysis(key, kind, _model)["evaluation"] for kind in anomaly.SCORE_KINDS}
-    return anomaly.comparison_table(split_for(*key), detector_rows)
+    return anomaly.comparison_table(split_for(*key), _evaluations(key, _model))
+
+
+def shipped_detectors(dataset: str, compute: bool):
+    """Every shipped model x score on the not-digits probes (slow: a process-wide cache in dashboard.anomaly), or
+    None until some session has asked for it with compute=True."""
+    table = shipped.detector_table(dataset, compute=False)
+    if table is not None or not compute:
+        return table
+    with st.spinner("Scoring the probe set with every shipped model and score (once per server, a minute or two)…"):
+        return shipped.detector_table(dataset)
+
+
+@st.cache_data(show_spinner="Rebuilding the probe set with each plain autoencoder (once)…", max_entries=8)
+def code_sizes(dataset: str) -> pd.DataFrame:
+    try:
+        return shipped.code_sizes(dataset).copy()
+    except anomaly.ScenarioUnavailable:
+        return pd.DataFrame()
