@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from dashboard.core import paths, threads
+from dashboard.core import allocator, paths, threads
 
 ENTRY_POINT = "streamlit_app.py"
 FRAMED_KEY = "_entry_point_ran"
@@ -30,7 +30,8 @@ FRAMED_KEY = "_entry_point_ran"
 
 @st.cache_resource(show_spinner=False)
 def configure_process() -> int:
-    """The server's thread policy (dashboard.core.threads), applied on the first run of the process."""
+    """The server's thread and memory policies (dashboard.core.threads, .allocator), applied on its first run."""
+    allocator.apply_serving_policy()
     return threads.apply_serving_policy()
 
 
@@ -42,6 +43,7 @@ def entry_point_run() -> Iterator[None]:
         yield
     finally:
         st.session_state.pop(FRAMED_KEY, None)
+        allocator.release_free_memory()
 
 
 def require_entry_point() -> None:

@@ -36,10 +36,14 @@ def chromium_path() -> str | None:
 
 
 @contextlib.contextmanager
-def running_app(timeout_s: float = 90.0, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Yield (base URL, process) of a headless server; the server is stopped on exit, whatever happens."""
+def running_app(timeout_s: float = 90.0, env: dict | None = None,
+                python: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Yield (base URL, process) of a headless server; the server is stopped on exit, whatever happens.
+
+    python: another interpreter to serve with (e.g. a CPU-only torch venv's), default this one.
+    """
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+    command = [python or sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false"]
     # The log goes to a file: a pipe that nobody reads fills up after a burst of output and stalls the server.
@@ -114,6 +118,29 @@ def cold_start(visit_paths: list[str]) -> tuple[float, float | None]:
         memory = rss_mb(process) if visit_paths else None
         browser.close()
     return seconds, memory
+
+
+def memory_profile(visit_paths: list[str], python: str | None = None,
+                   env: dict | None = None) -> list[tuple[str, float]]:
+    """Server RSS in MiB when it first answers, then after each page of visit_paths is rendered in Chromium, in order.
+
+    The differences are what each page's first visit adds (its imports, models and caches); later pages reuse what
+    earlier ones loaded, so the order is part of the measurement.
+    """
+    from playwright.sync_api import sync_playwright
+
+    profile = []
+    with running_app(python=python, env=env) as (base, process), sync_playwright() as driver:
+        profile.append(("server started (no session)", rss_mb(process)))
+        browser = driver.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        for path in visit_paths:
+            page.goto(f"{base}/{path}")
+            wait_until_rendered(page)
+            page.wait_for_timeout(300)  # late component and fragment runs
+            profile.append((path or "overview", rss_mb(process)))
+        browser.close()
+    return profile
 
 
 def full_page_screenshot(page, path: str) -> None:
