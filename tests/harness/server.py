@@ -99,13 +99,13 @@ def cpu_seconds(process: subprocess.Popen) -> float:
     return sum(psutil.Process(process.pid).cpu_times()[:2])
 
 
-def cold_start(visit_paths: list[str]) -> tuple[float, float | None]:
+def cold_start(visit_paths: list[str], python: str | None = None) -> tuple[float, float | None]:
     """Seconds from `streamlit run` to the Overview rendered in headless Chromium (its 3D figure drawn), and the
     server's RSS in MiB after visiting each of visit_paths once (None when none are given)."""
     from playwright.sync_api import sync_playwright
 
     start = time.perf_counter()
-    with running_app() as (base, process), sync_playwright() as driver:
+    with running_app(python=python) as (base, process), sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{base}/")

@@ -70,3 +70,26 @@ def test_every_dependency_is_pinned_at_the_version_the_suite_passed_on():
     for tag in ("# run command", "# test command"):
         command = readme.split(tag, 1)[1].splitlines()[1]
         assert "-c constraints.txt" in command, f"the README's {tag[2:]} does not install the tested versions"
+
+
+def exact_pins(requirement_file: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / requirement_file).read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            name, _, version = line.partition("==")
+            assert version, f"{requirement_file}: {line!r} is not an exact pin"
+            pins[name.lower()] = version
+    return pins
+
+
+def test_the_cpu_only_deploy_pins_what_the_suite_passed_on_with_torch_cpu_and_no_torchvision():
+    cloud, tested = exact_pins("requirements-cloud.txt"), exact_pins("constraints.txt")
+    missing = requirement_names("requirements.txt") - {"torchvision"} - set(cloud)
+    assert not missing, f"requirements-cloud.txt lacks {sorted(missing)}"
+    assert "torchvision" not in cloud  # only the online downloads need it, and PyPI's build fails beside torch+cpu
+    assert cloud["torch"].endswith("+cpu")
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in (ROOT / "requirements-cloud.txt").read_text()
+    differ = {name: (version, tested[name]) for name, version in cloud.items()
+              if name != "torch" and name in tested and tested[name] != version}
+    assert not differ, f"requirements-cloud.txt and constraints.txt disagree: {differ}"
