@@ -1,0 +1,1 @@
+"""Serving Latent Lab from several processes: the nginx launcher and its configuration template."""
