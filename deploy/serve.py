@@ -82,6 +82,7 @@ def serve(processes: int, port: int, listen: str, nginx: str, python: str, workd
     if processes < 1:
         raise ValueError("need at least one Streamlit process")
     prefix = Path(workdir or tempfile.mkdtemp(prefix="latent-lab-serve-"))
+    prefix.mkdir(parents=True, exist_ok=True)
     # When root runs this, nginx's workers drop to "nobody" and must reach the temp dirs that nginx creates here.
     prefix.chmod(0o755)
     # One cookie secret for all processes: a signed cookie (st.login) must verify on whichever process gets it.
@@ -111,7 +112,8 @@ def serve(processes: int, port: int, listen: str, nginx: str, python: str, workd
         (prefix / READY_FILE).write_text(json.dumps({
             "url": f"http://{listen}:{port}", "backends": [f"http://127.0.0.1:{p}" for p in backend_ports],
             "pids": [child.pid for child in children]}))
-        print(f"Latent Lab: http://{listen}:{port} -> {processes} Streamlit processes on 127.0.0.1:"
+        plural = "es" if processes != 1 else ""
+        print(f"Latent Lab: http://{listen}:{port} -> {processes} Streamlit process{plural} on 127.0.0.1:"
               f"{', '.join(map(str, backend_ports))}; logs in {prefix}", flush=True)
         while True:
             for i, child in enumerate(children):
