@@ -23,7 +23,7 @@ GALLERY_SIZE = 8
 
 st.subheader("1 · Pick a scenario")
 scenario_keys = list(anomaly.SCENARIOS)
-columns = st.columns([2, 1.6, 1.6, 2.2])
+columns = st.columns([2, 1.6, 1.6])
 scenario = columns[0].selectbox(
     "Scenario", scenario_keys, format_func=lambda s: anomaly.SCENARIOS[s].title,
     key=ui.url_key("anomaly_scenario", "scenario", "one-class", scenario_keys),
@@ -46,7 +46,8 @@ if scenario == "corrupted":
 score_keys = list(anomaly.SCORE_KINDS)
 SCORE_BUTTONS = {"mse": "Pixels", "ssim": "Structure", "code": "Code", "combined": "Both"}
 opening_score = anomaly.default_score(scenario)
-kind = columns[3].segmented_control(
+# Its own row: four buttons need more room than a quarter of the page, and on a phone they wrap instead of clipping.
+kind = st.columns([3, 2])[0].segmented_control(
     "Anomaly score", score_keys, format_func=SCORE_BUTTONS.get,
     key=ui.url_key("anomaly_score", "score", opening_score, score_keys),
     help="  \n".join(f"**{SCORE_BUTTONS[k]}**: {v.label}, {v.explanation}." for k, v in anomaly.SCORE_KINDS.items())
@@ -228,7 +229,8 @@ st.subheader("5 · Against classical detectors")
 st.markdown(anomaly_charts.table_markdown(cached.comparison(key, model)))
 baseline_config = anomaly.BaselineConfig()
 st.caption("Same training images, same test images, fixed settings (no tuning on test labels). PCA keeps "
-           f"{baseline_config.pca_components} components, as many numbers as the detector's code; IsolationForest "
+           f"{baseline_config.pca_components} components, as many numbers as the on-demand detectors' code; "
+           "IsolationForest "
            f"and the One-Class SVM (RBF kernel, at most {baseline_config.svm_max_train:,} training images) work on "
            "raw pixels. AUROC and average precision are computed from each method's continuous score, not from "
            "yes/no flags.")
@@ -248,8 +250,8 @@ if not info.trains_model:
     sizes = cached.code_sizes(dataset_name)
     if len(sizes):
         st.markdown(anomaly_charts.code_size_markdown(sizes))
-        st.caption("Median pixel error on the scenario's test digits and on the probes (letters, symbols, "
-                   "scribbles), for the plain autoencoders. The ratio is how much worse a probe is rebuilt than a "
+        st.caption("The plain autoencoders, by code size: median pixel error on the scenario's test digits and on "
+                   "the probes (letters, symbols, scribbles). The ratio is how much worse a probe is rebuilt than a "
                    "digit: the larger, the easier to flag. AUROC uses the pixel error alone.")
     table = cached.shipped_detectors(dataset_name, compute=False)
     if table is None:
@@ -258,5 +260,6 @@ if not info.trains_model:
     if table is not None:
         st.markdown(anomaly_charts.detector_markdown(table, anomaly.SHIPPED_MODEL, anomaly.DEFAULT_SCORE))
         st.caption(f"AUROC on {table.attrs.get('n_digits', 0):,} test digits against "
-                   f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Code density and "
-                   "the combined score fit a Gaussian mixture to each model's codes of the training digits.")
+                   f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Columns: pixels "
+                   "(MSE), structure (1 - SSIM), code density, and both (structure + code density); code density "
+                   "fits a Gaussian mixture to each model's codes of the training digits.")

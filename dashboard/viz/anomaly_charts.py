@@ -201,12 +201,17 @@ def table_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+SCORE_SHORT = {"mse": "pixels", "ssim": "structure", "code": "code", "combined": "both"}  # narrow table headers
+
+
 def code_size_markdown(sizes: pd.DataFrame) -> str:
-    """Per code size: median error on digits and on probes, their ratio and the pixel error's AUROC, as markdown."""
-    lines = ["| model | code size | digit error | probe error | probe / digit | AUROC (pixel error) |",
-             "|---|---:|---:|---:|---:|---:|"]
+    """Per plain AE: median error on digits and on probes, their ratio and the pixel error's AUROC, as markdown.
+
+    Five short columns, so the table fits a phone's width.
+    """
+    lines = ["| model | digits | probes | ratio | AUROC |", "|---|---:|---:|---:|---:|"]
     for row in sizes.itertuples(index=False):
-        lines.append(f"| {row.model} | {row[1]} | {row[2]:.4f} | {row[3]:.4f} | {row.ratio:.2f}x | {row[5]:.3f} |")
+        lines.append(f"| {row.model} | {row[2]:.4f} | {row[3]:.4f} | {row.ratio:.2f}x | {row[5]:.3f} |")
     return "\n".join(lines)
 
 
@@ -215,7 +220,7 @@ def detector_markdown(table: pd.DataFrame, model: str, kind: str) -> str:
     grid = table.pivot(index="model", columns="score", values="AUROC")
     grid = grid.loc[list(dict.fromkeys(table["model"]))]  # the zoo's order, not alphabetical
     kinds = [k for k in SCORE_KINDS if k in grid.columns]
-    lines = ["| model | " + " | ".join(SCORE_KINDS[k].label for k in kinds) + " |",
+    lines = ["| model | " + " | ".join(SCORE_SHORT.get(k, k) for k in kinds) + " |",
              "|---|" + "---:|" * len(kinds)]
     for name, row in grid.iterrows():
         cells = [f"**{row[k]:.3f}**" if (name, k) == (model, kind) else f"{row[k]:.3f}" for k in kinds]

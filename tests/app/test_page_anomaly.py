@@ -189,7 +189,7 @@ def test_not_digits_scores_and_the_shipped_model_table():
     assert app.button_group(key="anomaly_score").value == anomaly.default_score("not-digits") == "combined"
     assert f"This scenario uses **{anomaly.SHIPPED_MODEL}**" in shown
     # The code-size table: one row per plain autoencoder, every probe rebuilt worse than the digits.
-    rows = re.findall(r"\| (ae-\d+) \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+)x \| [01]\.\d{3} \|", shown)
+    rows = re.findall(r"\| (ae-(\d+)) \| [\d.]+ \| [\d.]+ \| ([\d.]+)x \| [01]\.\d{3} \|", shown)
     assert [int(k) for _, k, _ in rows] == sorted(int(k) for _, k, _ in rows) and len(rows) >= 3
     assert all(float(ratio) > 1 for _, _, ratio in rows)
     # The comparison table lists the AE under every score, the code density and the combined one included.
