@@ -88,7 +88,11 @@ def serve(processes: int, port: int, listen: str, nginx: str, python: str, workd
     # One cookie secret for all processes: a signed cookie (st.login) must verify on whichever process gets it.
     env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET":
            os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)}
-    backend_ports = [free_port() for _ in range(processes)]
+    backend_ports: list[int] = []
+    while len(backend_ports) < processes:  # the OS may hand a just-released port out twice
+        candidate = free_port()
+        if candidate != port and candidate not in backend_ports:
+            backend_ports.append(candidate)
     children: list[subprocess.Popen] = []
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -128,9 +132,11 @@ def serve(processes: int, port: int, listen: str, nginx: str, python: str, workd
         print(f"could not start: {exc}; logs in {prefix}", file=sys.stderr, flush=True)
         return 1
     finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl+C must not interrupt the shutdown halfway
+        stop_all(children)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        stop_all(children)
 
 
 @contextlib.contextmanager
