@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dashboard import denoising
-from dashboard.core import baselines, corrupt
+from dashboard.core import baselines, corrupt, nets, zoo
 
 DATASET = "digits"
 CONFIG = denoising.DenoiseConfig(dataset=DATASET, dae="dae-16")  # pinned: the page default may be a larger DAE
@@ -174,3 +174,11 @@ def test_the_side_by_side_grid_carries_a_heading_over_every_column():
     tile = plain.shape[1] // 3
     for column in range(3):  # ink (dark text) in the heading band above each column
         assert (named[:band, column * tile:(column + 1) * tile] < 128).any()
+
+
+def test_the_default_dae_trained_on_every_noise_type_from_none_to_the_mixed_maximum():
+    config = denoising.config_for("mnist-5k")
+    assert zoo.frozen(config.dae, "mnist-5k").config.noise == nets.EACH_IMAGE_MIX  # each image its own level
+    for noise in corrupt.NOISE_TYPES:
+        assert denoising.trained_levels(config, noise) == (0.0, corrupt.MIXED_MAX_LEVELS[noise])
+    assert denoising.trained_levels(CONFIG, "mask") == (0.0, corrupt.MIXED_MAX_LEVELS["mask"])  # digits: "mixed"
