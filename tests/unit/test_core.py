@@ -335,7 +335,7 @@ def test_mse_loss_batch_norm_and_refining_convs_build_and_train(family, digits):
     if family != "vae":  # an AE's mse loss is the squared error the pages score
         with torch.no_grad():
             squared = float(((torch.sigmoid(model.decode_logits(model.encode(x))) - x) ** 2).mean())
-        assert float(loss) == pytest.approx(squared, rel=1e-5)
+        assert float(loss.detach()) == pytest.approx(squared, rel=1e-5)
     else:
         assert float(parts["recon"]) > 0 and float(parts["kl"]) >= 0
     result = train.train(config, digits.x_train[:200], train.TrainConfig(epochs=2, device="cpu"))
