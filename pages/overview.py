@@ -63,12 +63,16 @@ def walkthrough() -> None:
     st.subheader("3 · Inside the network and inside the latent space")
     hourglass_col, map_col = st.columns(2, gap="large")
     with hourglass_col:
-        st.plotly_chart(plots.hourglass_3d(trace.stages, height=480), width="stretch",
-                        key="overview_hourglass")
+        # The flat view redraws at once; the 3D one takes seconds per click on a machine without a GPU.
+        rotate = st.toggle("Rotate it in 3D", key="overview_hourglass_3d",
+                           help="The same planes as stacked 3D surfaces you can drag around. Slower to redraw.")
+        draw = plots.hourglass_3d if rotate else plots.hourglass_2d
+        st.plotly_chart(draw(trace.stages, height=480), width="stretch",
+                        key="overview_hourglass_3d_chart" if rotate else "overview_hourglass")
         st.caption("Each plane is one layer of the network, input at the top, reconstruction at the bottom; its width "
                    "follows how many numbers the layer holds. The conv layers hold more numbers than the image (many "
                    "small maps), then everything narrows to the code z and widens again. Colour shows how strongly "
-                   "each part fires for this image. Drag to rotate.")
+                   "each part fires for this image." + (" Drag to rotate." if rotate else ""))
     with map_col:
         if "ae-3" in ui.model_names(dataset_name):
             codes = zoo.codes("ae-3", dataset_name)

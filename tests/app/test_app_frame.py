@@ -49,6 +49,24 @@ def test_overview_switches_model_and_shows_its_code_size():
     assert "392x fewer numbers than the image has pixels" in texts(app)
 
 
+def _chart_trace_types(app) -> set[str]:
+    import json
+
+    types = set()
+    for element in app.get("plotly_chart"):
+        types |= {trace.get("type", "scatter") for trace in json.loads(element.proto.spec)["data"]}
+    return types
+
+
+def test_overview_draws_the_hourglass_flat_until_asked_to_rotate_it():
+    app = open_page("overview")
+    flat = _chart_trace_types(app)
+    assert "heatmap" in flat and "surface" not in flat  # the flat hourglass; the 3D map beside it is scatter3d
+    app.toggle(key="overview_hourglass_3d").set_value(True).run()
+    assert_no_exception(app)
+    assert "surface" in _chart_trace_types(app) and "Drag to rotate" in texts(app)
+
+
 def test_overview_own_image_upload_path():
     app = open_page("overview")
     app.button_group(key="overview_source").set_value("Your own").run()

@@ -1,0 +1,40 @@
+"""The hourglass pictures: the flat and the 3D one draw the same planes, labels and code for one traced image."""
+
+from __future__ import annotations
+
+import torch
+
+from dashboard.viz import plots
+
+
+def _stages() -> list[tuple[str, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(0)
+    return [("input", torch.rand(1, 1, 28, 28, generator=generator)),
+            ("conv 32x14x14", torch.rand(1, 32, 14, 14, generator=generator)),
+            ("dense 128", torch.rand(1, 128, generator=generator)),
+            ("code z (4)", torch.tensor([[-2.0, -0.5, 0.5, 1.0]])),
+            ("dense 128", torch.rand(1, 128, generator=generator)),
+            ("output", torch.rand(1, 1, 28, 28, generator=generator))]
+
+
+def test_layers_narrow_to_the_code_and_widen_again():
+    layers = plots.hourglass_layers(_stages())
+    widths = [layer.half_width for layer in layers]
+    assert [layer.is_code for layer in layers] == [False, False, False, True, False, False]
+    assert widths.index(min(widths)) == 3 and widths[1] == max(widths)  # conv maps hold the most numbers
+    assert layers[0].level > layers[-1].level  # the input on top
+    for layer in layers:
+        if not layer.is_code:
+            assert layer.values.min() >= 0 and layer.values.max() <= 1 and max(layer.values.shape) <= 28
+    assert layers[3].values.tolist() == [-2.0, -0.5, 0.5, 1.0]  # the code keeps its signed numbers
+
+
+def test_flat_and_3d_hourglass_show_the_same_planes_and_labels():
+    flat, solid = plots.hourglass_2d(_stages()), plots.hourglass_3d(_stages())
+    assert [t.type for t in flat.data] == ["heatmap", "heatmap", "heatmap", "scatter", "heatmap", "heatmap"]
+    assert [t.type for t in solid.data if t.type != "scatter3d" or t.mode != "text"] == [
+        "surface", "surface", "surface", "scatter3d", "surface", "surface"]
+    flat_labels = [a.text for a in flat.layout.annotations]
+    solid_labels = [t.text[0] for t in solid.data if t.type == "scatter3d" and t.mode == "text"]
+    assert flat_labels == solid_labels and "the bottleneck" in flat_labels[3]
+    assert list(flat.data[3].marker.color) == [-2.0, -0.5, 0.5, 1.0]
