@@ -17,7 +17,10 @@ StopFn = Callable[[], bool]
 class DetectorConfig:
     """How the on-demand one-class and novelty autoencoders are built and trained (small, so CPU takes seconds)."""
 
-    latent_dim: int = 8  # a narrow code: too wide and the network learns to rebuild anything, anomalies included
+    # Narrow, but not too narrow: on mnist-5k 16 numbers beat 8 at the same training cost (one-class mean AUROC
+    # 0.972 -> 0.976 with 1 - SSIM; novelty 0.879 -> 0.894 with the combined score), and a wider code also gives the
+    # code density more to go on. Much wider and the network learns to rebuild anything, anomalies included.
+    latent_dim: int = 16
     channels: tuple[int, ...] = (16, 32)  # conv widths, lighter than the shipped models to train in seconds
     hidden: int = 64  # dense layer width between the conv stack and the code
     steps: int = 300  # optimiser steps in total; epochs follow from the training-set size
