@@ -111,16 +111,17 @@ def lab() -> None:
     with view_col:
         st.subheader("What noise does to the code")
         view = cached.latent_view(noise, float(level), seed, config)
-        plain_tab, dae_tab = st.tabs([f"Plain AE ({view.plain.model})", f"DAE ({view.dae.model})"])
-        for tab, shift in ((plain_tab, view.plain), (dae_tab, view.dae)):
-            with tab:
-                st.plotly_chart(plots.paired_codes_3d(shift.clean_3d, shift.noisy_3d, view.labels, ds.classes,
-                                                      height=380), width="stretch",
-                                key=f"denoising_view_{shift.model}")
-                st.metric("How far noise moved the codes", f"{shift.mean_shift:.2f}",
-                          help="Mean distance from each noisy code to its clean code, divided by the typical "
-                               "distance between two different clean digits. Lower means the model ignores "
-                               "the noise.")
+        # One 3D view at a time: a browser without a GPU takes about a second to redraw each, at every change.
+        shifts = {"dae": view.dae, "plain": view.plain}
+        shown = st.segmented_control("Codes of", list(shifts), default="dae", key="denoising_view_model",
+                                     format_func=lambda key: f"{'DAE' if key == 'dae' else 'Plain AE'} "
+                                                             f"({shifts[key].model})") or "dae"
+        shift = shifts[shown]
+        st.plotly_chart(plots.paired_codes_3d(shift.clean_3d, shift.noisy_3d, view.labels, ds.classes,
+                                              height=380), width="stretch", key=f"denoising_view_{shown}")
+        st.metric("How far noise moved the codes", f"{shift.mean_shift:.2f}",
+                  help="Mean distance from each noisy code to its clean code, divided by the typical "
+                       "distance between two different clean digits. Lower means the model ignores the noise.")
         st.caption(f"Each line joins a digit's clean code to its noisy copy's, drawn on {view.dae.axes}. "
                    f"Plain AE: {view.plain.mean_shift:.2f}, DAE: {view.dae.mean_shift:.2f}. "
                    "The DAE pulls noisy inputs back towards where the clean digit lives.")
