@@ -47,7 +47,9 @@ def test_code_size_batches_and_rate_distortion():
     summary = app.dataframe[0].value.set_index("method")
     assert list(summary.index) == ["AE", "VAE", "PCA"]
     assert summary.loc["AE", "mse"] < summary.loc["PCA", "mse"]
-    assert "so the AE's error is **0.4" in texts(app)  # shipped ae-16 is about 0.44x PCA-16 on the test split
+    # Over the whole test split the shipped ae-16 makes about 0.36x PCA-16's error (issue 17: at most 0.38x).
+    ratio = float(re.search(r"so the AE's error is \*\*([0-9.]+)x\*\* PCA's", texts(app)).group(1))
+    assert 0.2 < ratio <= 0.38
 
     app.select_slider(key="compression_k").set_value(8).run()
     assert_no_exception(app)
@@ -93,6 +95,8 @@ def test_the_shown_probe_example_agrees_with_the_table():
         row = app.dataframe[-1].value.set_index("kind").loc[shown]
         usual = "AE" if row["learned_wins"] > 0.5 else "JPEG" if row["jpeg_wins"] > 0.5 else None
         winner = re.search(r"Winner: \*\*(\w+)\*\*", texts(app)).group(1)
+        if usual is None and row["learned_wins"] == row["jpeg_wins"] == 0.5:
+            usual = winner  # an even split: the page shows the first-seen winner, and either is typical
         assert usual is not None and winner == usual, (shown, winner, row.to_dict())
         share = row["learned_wins"] if usual == "AE" else row["jpeg_wins"]
         assert f"Typical: {usual} wins on {round(share * 10)} of the 10 {shown} images." in texts(app)

@@ -99,7 +99,9 @@ def test_a_caption_right_above_the_grid_says_what_the_plain_ae_column_is():
     grid = next(i for i, text in enumerate(order) if text.startswith("Image:"))
     assert heading < caption < grid
     said = order[caption]
-    assert "ae-32" in said and "never saw noise" in said and "worse than the noisy input" in said
+    # Which of the two the caption says depends on how the shipped ae-32 copes with the noise; it must say one.
+    assert "ae-32" in said and "never saw noise" in said
+    assert "worse than the noisy input" in said or "better than its input" in said
 
 
 def _walk(node):
