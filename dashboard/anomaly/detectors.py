@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dashboard.anomaly.scenarios import SCENARIOS, SHIPPED_MODEL, Split, make_split
-from dashboard.core import data, nets, train, zoo
+from dashboard.core import data, isolated, nets, train, zoo
 
 ProgressFn = Callable[[int, int, float], None]  # (epoch done, epochs in total, mean train loss)
 StopFn = Callable[[], bool]
@@ -51,17 +51,23 @@ DETECTOR_CONFIGS: dict[str, DetectorConfig] = {
 
 
 def train_detector(split: Split, config: DetectorConfig | None = None, progress: ProgressFn | None = None,
-                   should_stop: StopFn | None = None, device: str = "cpu") -> train.TrainResult:
+                   should_stop: StopFn | None = None, device: str = "cpu", isolate: bool = False) -> train.TrainResult:
     """Train an autoencoder on the split's normal training images only (deterministic for a given seed).
 
     It runs under the process's thread policy: the app sets one at startup, and a session thread must not change
-    it for everyone (one thread per operation is also what makes these tiny models train fast).
+    it for everyone (one thread per operation is also what makes these tiny models train fast). isolate trains in
+    a child process (the same run, see core.isolated), so a server keeps none of the memory training touches;
+    it cannot be stopped midway, so should_stop must then be None.
     """
     config = config or DETECTOR_CONFIGS.get(split.scenario, DetectorConfig())
     settings = train.TrainConfig(epochs=config.epochs_for(len(split.x_train)), batch_size=config.batch_size,
                                  lr=config.lr, shift=config.shift, seed=config.seed, device=device)
-    return train.train(config.model_config(tuple(split.x_train.shape[1:])), split.x_train, settings,
-                       progress=progress, should_stop=should_stop)
+    network = config.model_config(tuple(split.x_train.shape[1:]))
+    if isolate:
+        if should_stop is not None:
+            raise ValueError("A detector trained in a child process cannot be stopped midway; pass should_stop=None.")
+        return isolated.train_in_child(network, split.x_train, settings, progress=progress)
+    return train.train(network, split.x_train, settings, progress=progress, should_stop=should_stop)
 
 
 def detector_for(dataset: str, scenario: str, digit: int | None = None, config: DetectorConfig | None = None,

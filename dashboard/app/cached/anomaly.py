@@ -48,7 +48,8 @@ def _trained_detector(request: _DetectorRequest) -> nn.Module:
     with training.slot(wait_s=TRAINING_WAIT_S, busy_message=BUSY_MESSAGE) as acquired:
         if not acquired:
             st.stop()  # nothing is cached, so the next run asks again
-        result = anomaly.train_detector(split, progress=lambda epoch, epochs, loss: request.show(
+        # In a child process: training here would leave ~150 MB in the server for good (core.isolated).
+        result = anomaly.train_detector(split, isolate=True, progress=lambda epoch, epochs, loss: request.show(
             epoch / epochs, f"Training the {what} on {len(split.x_train):,} normal images only: "
                             f"epoch {epoch}/{epochs}, loss {loss:.4f}"))
     return training.freeze(result.model)
