@@ -72,8 +72,15 @@ def lab() -> None:
     labels = result.column_labels(config)
     st.subheader("Side by side")
     plain, noisy_psnr = result.score("plain-ae"), result.score(denoising.NOISY_KEY).psnr
-    outcome = (f"worse than the noisy input it was given ({plain.psnr:.1f} dB against {noisy_psnr:.1f} dB)"
-               if plain.psnr < noisy_psnr else f"barely better than its input ({plain.psnr - noisy_psnr:+.1f} dB)")
+    dae_psnr = result.score("dae").psnr
+    if plain.psnr < noisy_psnr:
+        outcome = f"worse than the noisy input it was given ({plain.psnr:.1f} dB against {noisy_psnr:.1f} dB)"
+    elif plain.psnr - noisy_psnr < 1.0:
+        outcome = f"barely better than its input ({plain.psnr - noisy_psnr:+.1f} dB)"
+    else:  # a strong plain AE cleans some noise by itself; the point is then how far the DAE goes beyond it
+        outcome = (f"better than its input ({plain.psnr - noisy_psnr:+.1f} dB), but "
+                   + (f"{dae_psnr - plain.psnr:.1f} dB behind the DAE" if dae_psnr > plain.psnr
+                      else "level with the DAE at this setting"))
     # The plain AE's blobs look like a rendering bug unless the page says, right here, what they are.
     st.caption(f"The **AE** column is a plain autoencoder ({denoising.plain_ae_name(config)}) trained on clean "
                "digits only, there as the control. It never saw noise, so it treats the noise as part of the "

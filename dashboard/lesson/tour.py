@@ -267,10 +267,11 @@ def _anomaly(dataset: str) -> Highlight:
                  Figure("Recall", f"{point.recall:.1%}", "Share of rotated digits flagged at the threshold."),
                  Figure("Precision", f"{point.precision:.1%}", "Share of flagged digits that really are rotated."),
                  Figure("False alarms", f"{point.fp}", "Upright test digits flagged at the threshold.")),
-        rows=(("Most anomalous (highest error)", split.x_test[worst.copy()]),
-              ("Most normal (lowest error)", split.x_test[best.copy()])),
+        rows=(("Most anomalous (highest score)", split.x_test[worst.copy()]),
+              ("Most normal (lowest score)", split.x_test[best.copy()])),
         caption=f"{split.description} The shipped {anomaly.SHIPPED_MODEL} scores each image by how badly it rebuilds "
-                "it, and the threshold flags anything worse than 99% of the training digits. "
+                "it and how far its code lies from the training digits' codes, and the threshold flags anything worse "
+                "than 99% of the training digits. "
                 + (f"The threshold catches {point.recall:.0%} of the rotated digits; the ones it misses most are "
                    f"rotated {hardest}, so a good ranking (AUROC) alone does not make a good detector."
                    if point.recall < 0.9 else f"This threshold catches {point.recall:.0%} of the rotated digits."))

@@ -345,3 +345,26 @@ def test_a_highlight_shows_real_numbers_and_images():
     assert original.shape == (tour.N_SHOWN, 1, 8, 8)
     assert sorted(tour.data.load("digits").y_test[tour._one_per_class(tour.data.load("digits"), 1)].tolist()) == \
         list(range(10))  # one digit of each class, not ten zeros
+
+
+# Numbers a lesson may state: arithmetic and examples that no retrained model can change. Anything measured on
+# the shipped models (an AUROC, an accuracy, a FID, a dB gain) is phrased without a number in the lessons; the
+# pages and the benchmark show those numbers from the models themselves, so the text cannot drift from them.
+LESSON_NUMBERS_ALLOWED = {
+    "anomaly": ["as 0.35", "90%", "0.95"],  # a threshold example; F1 when 90% of images are anomalous (arithmetic)
+    "compression": ["49 times"],  # 784 pixels / 16 numbers
+    "overview": ["49 times"],
+}
+MEASURED_NUMBER = re.compile(r"\d+\.\d+|\d+ ?%|\d+(?:\.\d+)? ?dB|\b\d+ times|\b\d+x\b")
+
+
+@pytest.mark.parametrize("path", sorted((ASSETS / "lessons").glob("*.md")), ids=lambda p: p.stem)
+def test_lessons_state_no_number_measured_on_the_shipped_models(path):
+    text = path.read_text(encoding="utf-8")
+    allowed = LESSON_NUMBERS_ALLOWED.get(path.stem, [])
+    for phrase in allowed:
+        assert phrase in text, f"{path.name}: the allowed phrase {phrase!r} is gone; drop it from the list"
+        text = text.replace(phrase, "")
+    found = MEASURED_NUMBER.findall(text)
+    assert not found, (f"{path.name} states {found}: a number measured on the models goes stale when they are "
+                       "retrained; say it in words and let the page show the number")
