@@ -11,16 +11,6 @@ from dashboard.core import zoo
 from dashboard.viz import latent_space_figures as figures
 from dashboard.viz import plots
 
-LOSS_WORDS = {"bce": "binary cross-entropy", "mse": "squared error"}
-
-
-def loss_kind(dataset: str, name: str) -> str:
-    """The reconstruction loss a shipped model trained on, from its card (older cards predate the choice: BCE)."""
-    try:
-        return zoo.read_card(name, dataset).get("config", {}).get("recon_loss", "bce")
-    except (OSError, ValueError):  # no card to read: say what every model trained on before the choice existed
-        return "bce"
-
 dataset_name, ds = ui.page_header(
     "🗺️ Latent space: point anywhere, watch the decoder draw",
     "Each dot is a test digit squeezed into a **code of just two numbers**, so the code space is a flat map. "
@@ -315,7 +305,7 @@ def watch() -> None:
             loss = snap.loss[at]
             column.metric(f"{name} training loss at epoch {at}", "untrained" if at == 0 else f"{loss:.4f}",
                           None if at == 0 else f"{loss - snap.loss[1]:+.4f} since epoch 1", delta_color="inverse",
-                          help=f"Mean training loss of that epoch: {LOSS_WORDS[loss_kind(dataset_name, name)]} "
+                          help=f"Mean training loss of that epoch: {cached.training_loss_words(dataset_name, name)} "
                                "per pixel (a VAE adds its KL term, so its numbers run higher).")
             st.plotly_chart(cached.training_spec(dataset_name, name, at), width="stretch",
                             key=f"latent_watch_{name}", config={"displayModeBar": False})

@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 from sklearn.svm import OneClassSVM
 
+from dashboard.anomaly.detectors import DetectorConfig
 from dashboard.anomaly.scenarios import Split, training_identity, training_images
 from dashboard.anomaly.scores import SCORE_KINDS
 from dashboard.anomaly.thresholds import Evaluation, auroc, average_precision
@@ -21,7 +22,8 @@ BASELINES = ("PCA reconstruction error", "IsolationForest", "One-Class SVM")
 class BaselineConfig:
     """Settings of the scikit-learn baselines; fixed here, not tuned on test labels."""
 
-    pca_components: int = 8  # as many as the detector's code, so both squeeze the image equally hard
+    # As many as the on-demand detector's code, so both squeeze the image equally hard.
+    pca_components: int = DetectorConfig().latent_dim
     forest_trees: int = 200  # IsolationForest ensemble size
     svm_nu: float = 0.1  # One-Class SVM: upper bound on the share of training images treated as outliers
     svm_gamma: str | float = "scale"  # RBF width; "scale" = 1 / (pixels * pixel variance)

@@ -112,3 +112,16 @@ def training_spec(dataset: str, model_name: str, start: int) -> go.Figure:
     spec = figures.training_figure(found.codes, ds.y_test.numpy()[found.indices], ds.classes, found.loss, epochs,
                                    start, model_name, height=460 if found.codes.shape[2] >= 3 else 420)
     return go.Figure(spec)
+
+
+LOSS_WORDS = {"bce": "binary cross-entropy", "mse": "squared error"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def training_loss_words(dataset: str, model_name: str) -> str:
+    """What a shipped model's training loss measured, from its card (cards older than the choice mean BCE)."""
+    try:
+        kind = zoo.read_card(model_name, dataset).get("config", {}).get("recon_loss", "bce")
+    except (LookupError, ValueError, RuntimeError, OSError):  # no readable card: the loss every model once used
+        kind = "bce"
+    return LOSS_WORDS.get(kind, kind)
