@@ -149,7 +149,9 @@ def latent_scatter_3d(points: np.ndarray, labels: np.ndarray, classes: list[str]
         highlight = np.atleast_2d(highlight)
         fig.add_trace(go.Scatter3d(
             x=highlight[:, 0], y=highlight[:, 1], z=highlight[:, 2], name=highlight_name,
-            mode="markers+text", text=[highlight_name] * len(highlight), textposition="top center",
+            # One point gets a name tag; many would bury the plot in repeated words (WebGL text is slow to draw too).
+            mode="markers+text" if len(highlight) == 1 else "markers",
+            text=[highlight_name] * len(highlight), textposition="top center",
             marker={"size": 13, "color": HIGHLIGHT_COLOR, "symbol": "diamond", "line": {"width": 3, "color": "white"}},
             hovertemplate=f"{highlight_name}<extra></extra>"))
     return style_3d(fig, title, height)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from dashboard.viz import plots
@@ -38,3 +39,12 @@ def test_flat_and_3d_hourglass_show_the_same_planes_and_labels():
     solid_labels = [t.text[0] for t in solid.data if t.type == "scatter3d" and t.mode == "text"]
     assert flat_labels == solid_labels and "the bottleneck" in flat_labels[3]
     assert list(flat.data[3].marker.color) == [-2.0, -0.5, 0.5, 1.0]
+
+
+def test_a_single_highlight_is_named_on_the_map_but_many_are_only_marked():
+    codes = np.random.default_rng(0).normal(size=(30, 3))
+    labels = np.arange(30) % 3
+    one = plots.latent_scatter_3d(codes, labels, ["a", "b", "c"], highlight=codes[:1], highlight_name="this image")
+    many = plots.latent_scatter_3d(codes, labels, ["a", "b", "c"], highlight=codes[:12], highlight_name="wrong")
+    assert one.data[-1].mode == "markers+text" and one.data[-1].name == "this image"
+    assert many.data[-1].mode == "markers" and len(many.data[-1].x) == 12
