@@ -9,15 +9,26 @@ import streamlit as st
 
 from dashboard import compression
 from dashboard.app import ui
-from dashboard.core import zoo
+from dashboard.core import artifacts, zoo
 from dashboard.viz import compression_charts as charts
 
 BATCH_SIZE = 8  # test images shown per batch
 PROBES_PER_KIND = 10  # images of every probe kind measured against JPEG and PNG
+# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
+CODE = ("dashboard/compression/codecs.py", "dashboard/compression/rate_distortion.py",
+        "dashboard/compression/general_codecs.py", "dashboard/compression/probes.py", "dashboard/core/baselines.py",
+        "dashboard/core/metrics.py", "dashboard/core/nets.py", "dashboard/core/images.py")
 
 
 def _shipped_or_none(name: str, dataset: str):
     return zoo.frozen(name, dataset) if name in zoo.names(dataset) else None
+
+
+def _network_names(dataset: str) -> list[str]:
+    """The shipped checkpoints every codec of the page reads."""
+    wanted = {f"{compression.NETWORK_FAMILIES[m]}-{k}" for m in compression.METHODS if m != "PCA"
+              for k in compression.LATENT_SIZES}
+    return [name for name in zoo.names(dataset) if name in wanted]
 
 
 def _scale(dataset: str) -> int:
@@ -55,7 +66,8 @@ def png_sizes(dataset: str, seed: int) -> list[int]:
 @st.cache_data(show_spinner="Scoring every model on the whole test split (once per server, a few seconds)…",
                max_entries=4)
 def test_set(dataset: str) -> dict:
-    return compression.evaluate_test_set(ui.dataset(dataset).x_test, codecs(dataset))
+    return artifacts.stored("compression.test_set", dataset, {}, _network_names(dataset), CODE,
+                            lambda: compression.evaluate_test_set(ui.dataset(dataset).x_test, codecs(dataset)))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -71,8 +83,12 @@ def latent_view(dataset: str, method: str, k: int, how: str) -> compression.Late
 @st.cache_data(show_spinner="Measuring JPEG and PNG on images unlike the training digits (once)…", max_entries=4)
 def probe_measurements(dataset: str) -> dict:
     """Comparisons on PROBES_PER_KIND images of every kind; each holds every k, so changing k needs no new work."""
-    learned = [c["AE"] for c in codecs(dataset).values() if "AE" in c]
-    return compression.probe_comparisons(ui.dataset(dataset), learned, learned[0].k, PROBES_PER_KIND, seed=0)
+    def measure() -> dict:
+        learned = [c["AE"] for c in codecs(dataset).values() if "AE" in c]
+        return compression.probe_comparisons(ui.dataset(dataset), learned, learned[0].k, PROBES_PER_KIND, seed=0)
+
+    return artifacts.stored("compression.probes", dataset, {"per_kind": PROBES_PER_KIND, "seed": 0},
+                            _network_names(dataset), CODE, measure)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -133,3 +149,9 @@ def codec_spec(dataset: str, kind: str, k: int, index: int) -> dict:
 def latent_figure(dataset: str, method: str, k: int, how: str):
     view = latent_view(dataset, method, k, how)
     return charts.latent_figure(view, ui.dataset(dataset).classes), view.description
+
+
+def precompute(dataset: str) -> None:
+    """The page's heavy first-visit results, for `python -m dashboard.app.precompute`."""
+    test_set(dataset)
+    probe_measurements(dataset)

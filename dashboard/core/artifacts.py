@@ -1,0 +1,294 @@
+"""Precomputed results shipped beside the checkpoints: made by the build, verified by hash, used only while fresh."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save as save_arrays
+
+from dashboard.core import checkpoints, data, paths
+
+T = TypeVar("T")
+FORMAT = 1
+FOLDER = "artifacts"
+DISABLE_ENV = "LATENT_LAB_ARTIFACTS"  # "off": always compute live (the tests' way to compare the two)
+_LOG = logging.getLogger(__name__)
+_state = threading.local()
+_fingerprints: dict[tuple, str] = {}
+_fingerprint_lock = threading.Lock()
+
+
+class ArtifactError(RuntimeError):
+    """A stored result cannot be read back: corrupt, tampered with, or naming a type outside the app."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Provenance:
+    """Everything a stored result was computed from; a stored result is used only when all of it still matches."""
+
+    models: dict[str, str]  # checkpoint name -> sha256 of its weights, from its card
+    code: str  # sha256 over the source files that compute it
+    data: str  # sha256 of the dataset's images and labels
+    code_files: tuple[str, ...] = ()  # those files, so a card alone tells whether it is still fresh
+
+
+def root_for(dataset: str, models_root: Path | str | None = None) -> Path:
+    return Path(models_root or paths.MODELS_DIR) / dataset / FOLDER
+
+
+def stem_for(kind: str, params: Mapping[str, Any]) -> str:
+    """A file stem that names the kind and, by a short digest, the exact parameters."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{kind}-{digest}"
+
+
+def _file_digest(relative: str) -> str:
+    return hashlib.sha256((paths.ROOT / relative).read_bytes()).hexdigest()
+
+
+def code_digest(code: Sequence[str]) -> str:
+    """One sha256 over the named source files (paths relative to the repository), so an edit makes results stale."""
+    key = ("code", tuple(sorted(code)))
+    with _fingerprint_lock:
+        if key not in _fingerprints:
+            _fingerprints[key] = hashlib.sha256("".join(f"{p}:{_file_digest(p)}" for p in key[1]).encode()).hexdigest()
+        return _fingerprints[key]
+
+
+def data_digest(dataset: str) -> str:
+    """sha256 of a dataset's splits and labels, computed once per process (about 30 ms for mnist-5k)."""
+    key = ("data", dataset)
+    with _fingerprint_lock:
+        if key not in _fingerprints:
+            ds = data.load(dataset)
+            digest = hashlib.sha256()
+            for part in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+                digest.update(np.ascontiguousarray(np.asarray(part)).tobytes())
+            _fingerprints[key] = digest.hexdigest()
+        return _fingerprints[key]
+
+
+def model_digests(dataset: str, models: Sequence[str], models_root: Path | str | None = None) -> dict[str, str]:
+    """{name: weights sha256} from the cards in models/<dataset>; a missing or broken card raises FileNotFoundError."""
+    folder = Path(models_root or paths.MODELS_DIR) / dataset
+    found = {}
+    for name in models:
+        try:
+            found[name] = checkpoints.read_card(checkpoints.files_for(folder, name)[0])["sha256"]
+        except checkpoints.CheckpointError as exc:
+            raise FileNotFoundError(str(exc)) from exc
+    return found
+
+
+# ---- the value format: JSON for the structure, safetensors for the arrays; nothing is ever unpickled ----
+
+def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, np.ndarray):
+        name = f"a{len(arrays)}"
+        arrays[name] = np.ascontiguousarray(value)
+        return {"__array__": name}
+    if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
+        name = f"a{len(arrays)}"
+        arrays[name] = np.ascontiguousarray(value.detach().cpu().numpy())
+        return {"__tensor__": name}
+    if isinstance(value, np.generic):
+        return {"__scalar__": value.dtype.str, "value": value.item()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        if not cls.__module__.startswith("dashboard."):
+            raise TypeError(f"Only the app's own dataclasses are stored, not {cls.__module__}.{cls.__name__}.")
+        return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: _encode(getattr(value, f.name), arrays)
+                           for f in dataclasses.fields(value) if f.init}}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value) and not any(k.startswith("__") for k in value):
+            return {k: _encode(v, arrays) for k, v in value.items()}
+        return {"__items__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
+    raise TypeError(f"Cannot store a {type(value).__name__} as an artifact.")
+
+
+def _dataclass_type(path: str) -> type:
+    module_name, _, qualname = path.partition(":")
+    if not module_name.startswith("dashboard."):
+        raise ArtifactError(f"An artifact names the type {path}, which is not one of the app's own.")
+    found: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if not (isinstance(found, type) and dataclasses.is_dataclass(found)):
+        raise ArtifactError(f"An artifact names {path}, which is not a dataclass of the app.")
+    return found
+
+
+def _decode(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
+    if isinstance(node, list):
+        return [_decode(v, arrays) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "__array__" in node:
+        return arrays[node["__array__"]]
+    if "__tensor__" in node:
+        import torch  # only results that hold tensors need it, and those pages have imported it already
+
+        return torch.from_numpy(arrays[node["__tensor__"]].copy())
+    if "__scalar__" in node:
+        return np.dtype(node["__scalar__"]).type(node["value"])
+    if "__dataclass__" in node:
+        cls = _dataclass_type(node["__dataclass__"])
+        return cls(**{k: _decode(v, arrays) for k, v in node["fields"].items()})
+    if "__tuple__" in node:
+        return tuple(_decode(v, arrays) for v in node["__tuple__"])
+    if "__items__" in node:
+        return {_freeze(_decode(k, arrays)): _decode(v, arrays) for k, v in node["__items__"]}
+    return {k: _decode(v, arrays) for k, v in node.items()}
+
+
+def _freeze(key: Any) -> Any:
+    return tuple(_freeze(k) for k in key) if isinstance(key, (list, tuple)) else key
+
+
+def to_bytes(value: Any) -> tuple[dict, bytes]:
+    """(JSON-ready structure, safetensors bytes of its arrays)."""
+    arrays: dict[str, np.ndarray] = {}
+    tree = _encode(value, arrays)
+    return tree, save_arrays(arrays) if arrays else b""
+
+
+def from_bytes(tree: Any, payload: bytes) -> Any:
+    try:
+        arrays = load_arrays(payload) if payload else {}
+    except (SafetensorError, ValueError) as exc:
+        raise ArtifactError(f"The artifact's arrays are not valid safetensors: {exc}") from exc
+    for array in arrays.values():
+        array.setflags(write=False)  # shared by every session, like the caches that hold them
+    try:
+        return _decode(tree, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
+        raise ArtifactError(f"The artifact's structure does not match its arrays or types: {exc}") from exc
+
+
+# ---- write and read ----
+
+def save(folder: Path, stem: str, kind: str, params: Mapping[str, Any], provenance: Provenance, value: Any) -> Path:
+    """Write the card and arrays atomically (card last, so a reader never sees a card without its arrays)."""
+    tree, payload = to_bytes(value)
+    card = {"format": FORMAT, "kind": kind, "params": json.loads(json.dumps(params, default=str)),
+            "models": provenance.models, "code": provenance.code, "code_files": list(provenance.code_files),
+            "data": provenance.data,
+            "sha256": hashlib.sha256(payload).hexdigest(), "value": tree}
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, content in ((folder / f"{stem}.safetensors", payload),
+                          (folder / f"{stem}.json", json.dumps(card, indent=None).encode())):
+        temp = path.with_suffix(path.suffix + ".tmp")
+        temp.write_bytes(content)
+        os.replace(temp, path)
+    return folder / f"{stem}.json"
+
+
+def read(folder: Path, stem: str) -> tuple[dict, bytes]:
+    """A card and its verified arrays; raises FileNotFoundError when absent, ArtifactError when unusable."""
+    card_path, arrays_path = folder / f"{stem}.json", folder / f"{stem}.safetensors"
+    if not card_path.exists():
+        raise FileNotFoundError(card_path)
+    try:
+        card = json.loads(card_path.read_text())
+        payload = arrays_path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"Artifact {card_path.name} is unreadable: {exc}") from exc
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ArtifactError(f"Artifact {card_path.name} has an unknown format.")
+    if hashlib.sha256(payload).hexdigest() != card.get("sha256"):
+        raise ArtifactError(f"Artifact {arrays_path.name} does not match its card (sha256 differs).")
+    return card, payload
+
+
+def stale_reason(card: dict, provenance: Provenance) -> str | None:
+    """Why a stored result no longer applies (None when it does)."""
+    if card.get("models") != provenance.models:
+        return "a model it was computed from has changed"
+    if card.get("code") != provenance.code:
+        return "the code that computes it has changed"
+    if card.get("data") != provenance.data:
+        return "the dataset has changed"
+    return None
+
+
+def current_provenance(card: dict, dataset: str, models_root: Path | str | None = None) -> Provenance:
+    """What a stored card's sources are today (its models, code files and dataset), to tell whether it is stale."""
+    code = tuple(card.get("code_files", ()))
+    return Provenance(model_digests(dataset, list(card.get("models", {})), models_root), code_digest(code),
+                      data_digest(dataset), code)
+
+
+def shipped_cards(models_root: Path | str | None = None) -> list[tuple[str, Path]]:
+    """(dataset, card path) of every stored result under models/."""
+    root = Path(models_root or paths.MODELS_DIR)
+    return [(path.parent.parent.name, path) for path in sorted(root.glob(f"*/{FOLDER}/*.json"))]
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Path]]:
+    """Within this block (on this thread), every stored() call computes live and writes its result."""
+    written: list[Path] = []
+    _state.recording = written
+    try:
+        yield written
+    finally:
+        _state.recording = None
+
+
+def enabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "on").lower() not in ("off", "0", "false", "no")
+
+
+def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[str], code: Sequence[str],
+           compute: Callable[[], T], models_root: Path | str | None = None) -> T:
+    """The shipped result of compute() when it is present, intact and fresh; else compute() live.
+
+    kind names the computation, params its arguments (JSON), models the checkpoints of models/<dataset> it reads,
+    code the source files that compute it. A visitor's own model never has a shipped result: callers pass only
+    shipped names, and a retrained checkpoint changes its hash, which makes the stored result stale.
+    """
+    written = getattr(_state, "recording", None)
+    if not enabled() and written is None:
+        return compute()
+    folder, stem = root_for(dataset, models_root), stem_for(kind, params)
+    if written is None and not (folder / f"{stem}.json").exists():
+        return compute()
+    try:
+        provenance = Provenance(model_digests(dataset, models, models_root), code_digest(code),
+                                data_digest(dataset), tuple(code))
+    except (FileNotFoundError, OSError) as exc:
+        _LOG.info("Computing %s live: %s", kind, exc)
+        return compute()
+    if written is not None:
+        value = compute()
+        written.append(save(folder, stem, kind, params, provenance, value))
+        return value
+    try:
+        card, payload = read(folder, stem)
+        reason = stale_reason(card, provenance)
+        if reason is None:
+            return from_bytes(card["value"], payload)
+        _LOG.info("Computing %s live: %s since the build.", kind, reason)
+    except (FileNotFoundError, ArtifactError) as exc:
+        _LOG.warning("Computing %s live: %s", kind, exc)
+    return compute()
