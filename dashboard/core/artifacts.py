@@ -115,6 +115,8 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
         return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
                 "fields": {f.name: _encode(getattr(value, f.name), arrays)
                            for f in dataclasses.fields(value) if f.init}}
+    if type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas"):
+        return _encode_frame(value, arrays)
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, arrays) for v in value]}
     if isinstance(value, list):
@@ -124,6 +126,32 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
             return {k: _encode(v, arrays) for k, v in value.items()}
         return {"__items__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
     raise TypeError(f"Cannot store a {type(value).__name__} as an artifact.")
+
+
+def _encode_frame(frame: Any, arrays: dict[str, np.ndarray]) -> dict:
+    """A table by columns: numbers as arrays, anything else (text) as JSON lists; a plain or named simple index."""
+    import pandas as pd
+
+    if isinstance(frame.index, pd.MultiIndex) or isinstance(frame.columns, pd.MultiIndex):
+        raise TypeError("Tables with a multi-level index are not stored as artifacts.")
+    index = None if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1 \
+        else _encode(frame.index.to_numpy() if frame.index.dtype.kind in "biuf" else frame.index.tolist(), arrays)
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        values = column.to_numpy() if column.dtype.kind in "biufc" else column.tolist()
+        columns.append([_encode(name, arrays), _encode(values, arrays)])
+    return {"__frame__": columns, "index": index, "index_name": frame.index.name}
+
+
+def _decode_frame(node: dict, arrays: Mapping[str, np.ndarray]) -> Any:
+    import pandas as pd
+
+    data = {_decode(name, arrays): _decode(values, arrays) for name, values in node["__frame__"]}
+    index = None if node["index"] is None else pd.Index(_decode(node["index"], arrays), name=node["index_name"])
+    frame = pd.DataFrame({name: np.array(v) if isinstance(v, np.ndarray) else v for name, v in data.items()},
+                         index=index)
+    return frame
 
 
 def _dataclass_type(path: str) -> type:
@@ -154,6 +182,8 @@ def _decode(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
     if "__dataclass__" in node:
         cls = _dataclass_type(node["__dataclass__"])
         return cls(**{k: _decode(v, arrays) for k, v in node["fields"].items()})
+    if "__frame__" in node:
+        return _decode_frame(node, arrays)
     if "__tuple__" in node:
         return tuple(_decode(v, arrays) for v in node["__tuple__"])
     if "__items__" in node:

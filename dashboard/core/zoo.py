@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dashboard.core import checkpoints, data, memo, metrics, nets, paths, recipes, train
+from dashboard.core import artifacts, checkpoints, data, memo, metrics, nets, paths, recipes, train
 
 MODELS_DIR = paths.MODELS_DIR
 ZOO_NAMES = list(recipes.AUTOENCODER_NAMES)  # every shipped autoencoder, dae-64 included
 NAME_PATTERN = recipes.NAME_PATTERN
 CheckpointError = checkpoints.CheckpointError
 parse_name = recipes.parse_name
+CODES_CODE = ("dashboard/core/nets.py", "dashboard/core/metrics.py")  # what a model's codes depend on besides it
 model_from_bytes = checkpoints.from_bytes
 model_to_bytes = checkpoints.to_bytes
 
@@ -103,8 +104,12 @@ def frozen(name: str, dataset: str = data.DEFAULT_DATASET) -> nets.Autoencoder:
 @memo.shared(maxsize=48)
 def codes(name: str, dataset: str = data.DEFAULT_DATASET, split: str = "test") -> np.ndarray:
     """A shipped model's codes (N, k) of a dataset split ("train" or "test"), float32, computed once and read-only."""
-    ds = data.load(dataset)
-    images = {"train": ds.x_train, "test": ds.x_test}[split]
-    values = metrics.encode(frozen(name, dataset), images).numpy()  # (N, k)
+    def encode() -> np.ndarray:
+        ds = data.load(dataset)
+        images = {"train": ds.x_train, "test": ds.x_test}[split]
+        return metrics.encode(frozen(name, dataset), images).numpy()  # (N, k)
+
+    # The build stores the test split's codes of every shipped model; reading them skips a forward pass.
+    values = artifacts.stored("codes", dataset, {"name": name, "split": split}, [name], CODES_CODE, encode)
     values.setflags(write=False)
     return values

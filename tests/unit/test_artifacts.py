@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -20,10 +21,13 @@ def _artifacts_on(monkeypatch):
 
 
 def sample_value():
-    codes = rate_distortion.TestSetCodes("AE", "ae-2", 2, np.arange(6, dtype=np.float32).reshape(3, 2), np.zeros(3), np.full(3, np.nan))
+    codes = rate_distortion.TestSetCodes("AE", "ae-2", 2, np.arange(6, dtype=np.float32).reshape(3, 2), np.zeros(3),
+                                         np.full(3, np.nan))
     return {("AE", 2): codes,
             "plain": [1, 2.5, "x", None, True, (3, 4)], "scalar": np.float64(0.25),
-            "tensor": torch.linspace(0, 1, 5), "uint8": np.array([[0, 255]], dtype=np.uint8)}
+            "tensor": torch.linspace(0, 1, 5), "uint8": np.array([[0, 255]], dtype=np.uint8),
+            "table": pd.DataFrame({"method": ["AE", "PCA"], "k": [2, 2], "mse": [0.01, np.nan]}),
+            "indexed": pd.DataFrame({"auc": [0.9, 0.8]}, index=pd.Index(["ssim", "mse"], name="score"))}
 
 
 def test_values_round_trip_with_types_arrays_and_tuple_keys():
@@ -86,3 +90,9 @@ def test_every_shipped_result_is_intact_and_fresh(dataset, card):
 def test_results_are_shipped_for_every_offline_dataset():
     datasets = {dataset for dataset, _ in artifacts.shipped_cards()}
     assert {"mnist-5k", "digits"} <= datasets
+
+
+def test_models_folder_stays_within_its_budget():
+    # Issue 15: ship precomputed results and detectors only while models/ stays at most 30 MB.
+    size = sum(p.stat().st_size for p in artifacts.paths.MODELS_DIR.rglob("*") if p.is_file())
+    assert size <= 30 * 2**20, f"models/ is {size / 2**20:.1f} MB"
