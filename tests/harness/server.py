@@ -104,18 +104,20 @@ def cold_start(visit_paths: list[str], python: str | None = None) -> tuple[float
     server's RSS in MiB after visiting each of visit_paths once (None when none are given)."""
     from playwright.sync_api import sync_playwright
 
-    start = time.perf_counter()
-    with running_app(python=python) as (base, process), sync_playwright() as driver:
+    # The browser is open before the clock starts: a visitor's or presenter's browser is already running.
+    with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{base}/")
-        wait_until_rendered(page)
-        page.wait_for_selector("[data-testid=stMain] .js-plotly-plot", timeout=120_000)
-        seconds = time.perf_counter() - start
-        for path in visit_paths:
-            page.goto(f"{base}/{path}")
+        start = time.perf_counter()
+        with running_app(python=python) as (base, process):
+            page.goto(f"{base}/")
             wait_until_rendered(page)
-        memory = rss_mb(process) if visit_paths else None
+            page.wait_for_selector("[data-testid=stMain] .js-plotly-plot", timeout=120_000)
+            seconds = time.perf_counter() - start
+            for path in visit_paths:
+                page.goto(f"{base}/{path}")
+                wait_until_rendered(page)
+            memory = rss_mb(process) if visit_paths else None
         browser.close()
     return seconds, memory
 
