@@ -88,16 +88,21 @@ class PinnedResult:
 HOLE_PERCENTILE = 0.05
 
 
-def pinned(pin: Pin, dataset: str = data.DEFAULT_DATASET) -> PinnedResult:
-    """The exact decode, verdict, nearest neighbours in code and pixel space and density of a pinned point."""
+def pinned(pin: Pin, dataset: str = data.DEFAULT_DATASET, grid: grids.MapGrid | None = None,
+           train_codes: np.ndarray | None = None) -> PinnedResult:
+    """The exact decode, verdict, nearest neighbours in code and pixel space and density of a pinned point.
+
+    grid and train_codes: the map's grid and the model's training codes when already at hand (the build ships
+    them); by default computed here.
+    """
     model_name = f"{pin.family}-2"
     model = zoo.frozen(model_name, dataset)
     z = np.asarray(pin.z, dtype=np.float64)
     decoded = grids.decode(model, z[None])  # (1, H, W)
     predicted, confidence = quality.verdicts(torch.from_numpy(decoded[:, None]), dataset)
     labels = data.load(dataset).y_train.numpy()
-    train_codes = zoo.codes(model_name, dataset, "train")
-    grid = grids.map_grid(model_name, dataset)
+    train_codes = zoo.codes(model_name, dataset, "train") if train_codes is None else train_codes
+    grid = grids.map_grid(model_name, dataset) if grid is None else grid
     log_value = float(grids.log_density(train_codes, z[None], grid.bandwidth)[0])
     percentile = grid.density_percentile(log_value)
     return PinnedResult(pin, model_name, decoded[0], int(predicted[0]), float(confidence[0]),

@@ -18,18 +18,39 @@ SHADE_MAX_ALPHA = 150  # of 255: the dots on top must stay readable over the den
 CONFIDENCE_MAX_ALPHA = 120
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _png_uri(image: Image.Image, **options) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True, **options)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _data_uri(buffer.getvalue())
 
 
-def atlas_uri(atlas: np.ndarray, levels: int = grids.ATLAS_LEVELS) -> str:
+def atlas_png(atlas: np.ndarray, levels: int = grids.ATLAS_LEVELS) -> bytes:
     """The atlas's grey levels as a palette PNG (4 bits a pixel for 16 levels) whose palette maps level -> grey."""
     image = Image.fromarray(np.asarray(atlas, dtype=np.uint8), mode="P")
     greys = [round(i * 255 / (levels - 1)) for i in range(levels)]
     image.putpalette([g for grey in greys for g in (grey, grey, grey)])
-    return _png_uri(image, bits=4 if levels <= 16 else 8)
+    buffer = io.BytesIO()
+    # optimize=True costs most of a second on a 28 x 28 atlas: the build pays it once and ships the bytes.
+    image.save(buffer, format="PNG", optimize=True, bits=4 if levels <= 16 else 8)
+    return buffer.getvalue()
+
+
+def atlas_uri(atlas: np.ndarray, levels: int = grids.ATLAS_LEVELS) -> str:
+    return _data_uri(atlas_png(atlas, levels))
+
+
+def atlas_levels(png: bytes) -> np.ndarray:
+    """The atlas (read-only uint8 grey levels) back from atlas_png's bytes: a palette PNG keeps the indices exactly."""
+    with Image.open(io.BytesIO(png)) as image:
+        if image.mode != "P":
+            raise ValueError(f"An atlas is a palette PNG, not {image.mode}.")
+        levels = np.array(image, dtype=np.uint8)
+    levels.setflags(write=False)
+    return levels
 
 
 def density_uri(log_density: np.ndarray) -> str:
@@ -54,10 +75,12 @@ def confidence_uri(predicted: np.ndarray, confidence: np.ndarray) -> str:
     return _png_uri(Image.fromarray(rgba, mode="RGBA"))
 
 
-def map_payload(grid: grids.MapGrid, codes: np.ndarray, labels: np.ndarray, classes: list[str], title: str) -> dict:
+def map_payload(grid: grids.MapGrid, codes: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
+                atlas: bytes | None = None) -> dict:
     """Everything the hover component draws for one map, JSON-ready; it never changes after the map is made.
 
-    Markers travel separately (marks_payload), so a click or a drawing does not send the atlas again.
+    atlas: atlas_png(grid.atlas) when already made (the build ships it). Markers travel separately
+    (marks_payload), so a click or a drawing does not send the atlas again.
     """
     codes = np.asarray(codes, dtype=np.float64)
     height, width = grid.image_shape
@@ -68,7 +91,7 @@ def map_payload(grid: grids.MapGrid, codes: np.ndarray, labels: np.ndarray, clas
         "extent": [round(v, 5) for v in grid.extent.as_list()],
         "n": grid.n,
         "cell": [height, width],
-        "atlas": atlas_uri(grid.atlas),
+        "atlas": _data_uri(atlas) if atlas is not None else atlas_uri(grid.atlas),
         "shades": {"density": density_uri(grid.density),
                    "classifier": confidence_uri(grid.predicted, grid.confidence)},
         # Per cell, row by row: what the classifier reads, so the hover can name it without asking the server.

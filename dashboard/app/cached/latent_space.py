@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -9,33 +11,62 @@ import torch
 
 from dashboard import latent_space
 from dashboard.app import ui
+from dashboard.core import artifacts, zoo
 from dashboard.core import snapshots as snapshot_files
-from dashboard.core import zoo
 from dashboard.sampling import quality
 from dashboard.viz import latent_space_figures as figures
 
 TITLES = {"ae": "Plain autoencoder (ae-2)", "vae": "Variational autoencoder (vae-2)"}
+THREE_D_MODELS = ("ae-3", "vae-3")  # the page's slider view; their slider ranges are shipped
+BIG_MODELS = ("ae-16", "vae-16")  # the page's principal directions view; their directions are shipped
+N_DIRECTIONS = 4
+# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
+CODES_CODE = ("dashboard/core/nets.py", "dashboard/core/metrics.py")  # a shipped model's training codes
+MAP_CODE = ("dashboard/latent_space/grid.py", "dashboard/viz/latent_space_figures.py",
+            "dashboard/sampling/quality.py", *CODES_CODE)
+PROBE_CODE = ("dashboard/latent_space/probe.py", "dashboard/latent_space/grid.py", *CODES_CODE)
+
+
+def map_live(dataset: str, family: str) -> dict:
+    """What a map needs, computed from the shipped model: its grid (less the atlas), the atlas as PNG bytes, and the
+    training codes (for pins). The atlas ships as its PNG, a seventh of the raw levels, and is read back exactly."""
+    name = f"{family}-2"
+    grid = latent_space.map_grid(name, dataset)
+    return {"grid": dataclasses.replace(grid, atlas=np.zeros((0, 0), np.uint8)),
+            "atlas_png": np.frombuffer(figures.atlas_png(grid.atlas), np.uint8),
+            "train_codes": zoo.codes(name, dataset, "train")}
 
 
 @st.cache_resource(show_spinner="Decoding a 64 × 64 grid of codes for each map (once per server, a few seconds)…",
                    max_entries=8)
+def map_data(dataset: str, family: str) -> tuple[latent_space.MapGrid, bytes, np.ndarray]:
+    """(the map's grid, its atlas PNG, the model's training codes (N, 2)); shared read-only by every session."""
+    name = f"{family}-2"
+    found = artifacts.stored("latent_space.map", dataset, {"family": family, "n": latent_space.GRID_SIDE},
+                             [name, quality.FILE_STEM], MAP_CODE, lambda: map_live(dataset, family))
+    png = found["atlas_png"].tobytes()
+    return dataclasses.replace(found["grid"], atlas=figures.atlas_levels(png)), png, found["train_codes"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
 def map_payload(dataset: str, family: str) -> dict:
     """The hover component's data for one map; shared read-only by every session."""
-    name = f"{family}-2"
-    grid = latent_space.map_grid(name, dataset)
+    grid, png, _ = map_data(dataset, family)
     ds = ui.dataset(dataset)
-    return figures.map_payload(grid, zoo.codes(name, dataset, "test"), ds.y_test.numpy(), ds.classes,
-                               TITLES[family])
+    return figures.map_payload(grid, zoo.codes(f"{family}-2", dataset, "test"), ds.y_test.numpy(), ds.classes,
+                               TITLES[family], atlas=png)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def extents(dataset: str) -> dict[str, latent_space.Extent]:
-    return {family: latent_space.map_grid(f"{family}-2", dataset).extent for family in latent_space.MAP_FAMILIES}
+    return {family: map_data(dataset, family)[0].extent for family in latent_space.MAP_FAMILIES}
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def pinned(dataset: str, pin_text: str) -> latent_space.PinnedResult:
-    return latent_space.pinned(latent_space.parse_pin(pin_text), dataset)
+    pin = latent_space.parse_pin(pin_text)
+    grid, _, train_codes = map_data(dataset, pin.family)
+    return latent_space.pinned(pin, dataset, grid, train_codes)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -57,7 +88,7 @@ def resampled(dataset: str, mean: np.ndarray, sigma: np.ndarray, seed: int) -> t
 def base_3d(dataset: str, model_name: str) -> go.Figure:
     ds = ui.dataset(dataset)
     return figures.codes_3d(zoo.codes(model_name, dataset, "test"), ds.y_test.numpy(), ds.classes,
-                            latent_space.slider_ranges(model_name, dataset))
+                            slider_ranges(dataset, model_name))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -71,7 +102,7 @@ def decode_with_verdict(dataset: str, model_name: str, z: tuple[float, ...]) -> 
 @st.cache_data(show_spinner="Finding the directions in which the codes vary most…", max_entries=16)
 def direction_strips(dataset: str, model_name: str, index: int, scale: int) -> tuple[bytes, list[float]]:
     """What each principal direction does to one test image's code, as a PNG, and each direction's share."""
-    found = latent_space.directions(model_name, dataset)
+    found = directions(dataset, model_name)
     start = zoo.codes(model_name, dataset, "test")[index]
     strips = latent_space.direction_strips(zoo.frozen(model_name, dataset), found, start)
     return figures.strips_png(strips, scale), found.explained.tolist()
@@ -79,13 +110,21 @@ def direction_strips(dataset: str, model_name: str, index: int, scale: int) -> t
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def slider_ranges(dataset: str, model_name: str) -> np.ndarray:
-    return latent_space.slider_ranges(model_name, dataset)
+    return artifacts.stored("latent_space.slider_ranges", dataset, {"name": model_name}, [model_name], PROBE_CODE,
+                            lambda: latent_space.slider_ranges(model_name, dataset))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def directions(dataset: str, model_name: str) -> latent_space.Directions:
+    """The principal directions of a shipped model's training codes (shipped: no pass over the training split)."""
+    return artifacts.stored("latent_space.directions", dataset, {"name": model_name, "m": N_DIRECTIONS}, [model_name],
+                            PROBE_CODE, lambda: latent_space.directions(model_name, dataset, N_DIRECTIONS))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def moved_code(dataset: str, model_name: str, index: int, steps: tuple[float, ...]) -> tuple[float, ...]:
     """A test image's code moved along the principal directions of the training codes."""
-    found = latent_space.directions(model_name, dataset)
+    found = directions(dataset, model_name)
     start = zoo.codes(model_name, dataset, "test")[index]
     return tuple(float(v) for v in latent_space.move(start, found, np.asarray(steps)))
 
@@ -125,3 +164,17 @@ def training_loss_words(dataset: str, model_name: str) -> str:
     except (LookupError, ValueError, RuntimeError, OSError):  # no readable card: the loss every model once used
         kind = "bce"
     return LOSS_WORDS.get(kind, kind)
+
+
+def precompute(dataset: str) -> None:
+    """The page's heavy first-visit results, for `python -m dashboard.app.precompute`."""
+    shipped = zoo.names(dataset)
+    for family in latent_space.MAP_FAMILIES:
+        if f"{family}-2" in shipped:
+            map_data(dataset, family)
+    for name in THREE_D_MODELS:
+        if name in shipped:
+            slider_ranges(dataset, name)
+    for name in BIG_MODELS:
+        if name in shipped:
+            directions(dataset, name)
