@@ -4,7 +4,7 @@ The modules follow the page's story: `scenarios` (what is normal, and the labell
 them), `detectors` (the autoencoder that learns normal), `scores` (how badly it rebuilds an image; `density` adds
 how unusual its code is), `thresholds` (AUROC, rules and what a threshold does), `baselines` (classical detectors on
 the same images) and `probes` (the shipped set of things that are not digits, and every shipped model measured on
-it). Everything a
+it); `storage` turns detectors and their results into values the build can ship. Everything a
 caller needs is importable from here, as `from dashboard import anomaly; anomaly.evaluate(...)`.
 """
 

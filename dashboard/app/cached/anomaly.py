@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,14 +12,24 @@ import streamlit as st
 from torch import nn
 
 from dashboard import anomaly
-from dashboard.anomaly import shipped
+from dashboard.anomaly import shipped, storage
 from dashboard.app import models, training
-from dashboard.core import memo
+from dashboard.core import artifacts, memo
 from dashboard.viz import anomaly_charts
 
 MAX_TRAINED_DETECTORS = 48  # tiny models (~0.1 MB each); the least recently used is dropped beyond this
 TRAINING_WAIT_S = 300
 BUSY_MESSAGE = "Another training run is using this server. Reload the page in a minute."
+# The detectors the page opens with (its digit picker starts at 0): the build trains them and ships their weights
+# and results for the offline datasets; any other digit is trained on the visitor's click.
+SHIPPED_DETECTORS = (("one-class", 0), ("novelty", 0))
+# The source files whose code the stored results depend on: an edit to any makes them stale (computed live).
+DETECTOR_CODE = ("dashboard/anomaly/detectors.py", "dashboard/anomaly/scenarios.py", "dashboard/anomaly/storage.py",
+                 "dashboard/core/data.py", "dashboard/core/nets.py", "dashboard/core/train.py",
+                 "dashboard/core/isolated.py")
+SCORE_CODE = (*DETECTOR_CODE, "dashboard/anomaly/scores.py", "dashboard/anomaly/density.py",
+              "dashboard/anomaly/thresholds.py", "dashboard/core/metrics.py")
+COMPARISON_CODE = (*SCORE_CODE, "dashboard/anomaly/baselines.py", "dashboard/core/baselines.py")
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -55,10 +66,34 @@ def _trained_detector(request: _DetectorRequest) -> nn.Module:
     return training.freeze(result.model)
 
 
+def detector_state(dataset: str, scenario: str, digit: int | None, compute: Callable[[], dict | None]) -> dict | None:
+    """The build's detector (storage.detector_state) when shipped and fresh, else compute()."""
+    return artifacts.stored("anomaly.detector", dataset, {"scenario": scenario, "digit": digit}, (), DETECTOR_CODE,
+                            compute)
+
+
+def train_detector_state(dataset: str, scenario: str, digit: int | None) -> dict:
+    """Train the detector as the page does (in a child process, same seeds), as a value the build can store."""
+    split = split_for(dataset, scenario, digit, None, None)
+    return storage.detector_state(anomaly.train_detector(split, isolate=True).model)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def shipped_detector(dataset: str, scenario: str, digit: int | None) -> nn.Module | None:
+    """The build's trained detector for a default scenario, frozen and shared; None: train it on the click."""
+    if (scenario, digit) not in SHIPPED_DETECTORS:
+        return None
+    state = detector_state(dataset, scenario, digit, lambda: None)
+    return None if state is None else training.freeze(storage.detector_from_state(state))
+
+
 def detector(dataset: str, scenario: str, digit: int | None) -> nn.Module:
     """The scenario's model: shipped, or trained now with a progress bar and then kept for everyone."""
     if not anomaly.SCENARIOS[scenario].trains_model:
         return models.require_model(anomaly.SHIPPED_MODEL, dataset)
+    built = shipped_detector(dataset, scenario, digit)
+    if built is not None:
+        return built
     bar = st.empty()
     try:
         return _trained_detector(_DetectorRequest(dataset, scenario, digit, lambda fraction, words: bar.progress(
@@ -72,13 +107,32 @@ def detector(dataset: str, scenario: str, digit: int | None) -> nn.Module:
 def reference(key: tuple, _model: nn.Module) -> anomaly.Reference:
     """The normal codes' density and score spreads; keyed by the scenario, which fixes the model and its training
     images. Shared read-only by every session."""
-    return anomaly.reference_for(_model, split_for(*key))
+    params = _stored_params(key, _model)
+    if params is None:
+        return anomaly.reference_for(_model, split_for(*key))
+    return storage.reference_from_state(artifacts.stored(
+        "anomaly.reference", key[0], params, (), SCORE_CODE,
+        lambda: storage.reference_state(anomaly.reference_for(_model, split_for(*key)))))
 
 
 @st.cache_resource(show_spinner="Scoring every image with the detector…", max_entries=64)
 def _evaluations(key: tuple, _model: nn.Module) -> dict[str, anomaly.Evaluation]:
     """Every score kind of one scenario, each image rebuilt and encoded once; shared read-only."""
-    return anomaly.evaluate_all(_model, split_for(*key), reference(key, _model))
+    split, params = split_for(*key), _stored_params(key, _model)
+    if params is None:
+        return anomaly.evaluate_all(_model, split, reference(key, _model))
+    return storage.evaluations_from_scores(split, artifacts.stored(
+        "anomaly.evaluations", key[0], params, (), SCORE_CODE,
+        lambda: storage.evaluation_scores(anomaly.evaluate_all(_model, split, reference(key, _model)))))
+
+
+def _stored_params(key: tuple, model: nn.Module) -> dict | None:
+    """What names a default scenario's stored results: the scenario and the exact detector weights, so a detector
+    trained anew (or any other) never gets another's results; None where nothing is shipped."""
+    dataset, scenario, digit = key[:3]
+    if (scenario, digit) not in SHIPPED_DETECTORS:
+        return None
+    return {"scenario": scenario, "digit": digit, "detector": storage.weights_digest(model)}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -112,7 +166,11 @@ def latent_view(key: tuple, kind: str, _model: nn.Module) -> tuple[go.Figure, st
 @st.cache_data(show_spinner="Fitting PCA, IsolationForest and One-Class SVM on the same images (once)…",
                max_entries=32)
 def comparison(key: tuple, _model: nn.Module) -> pd.DataFrame:
-    return anomaly.comparison_table(split_for(*key), _evaluations(key, _model))
+    params = _stored_params(key, _model)
+    if params is None:
+        return anomaly.comparison_table(split_for(*key), _evaluations(key, _model))
+    return artifacts.stored("anomaly.comparison", key[0], params, (), COMPARISON_CODE,
+                            lambda: anomaly.comparison_table(split_for(*key), _evaluations(key, _model)))
 
 
 def shipped_detectors(dataset: str, compute: bool):
@@ -131,3 +189,16 @@ def code_sizes(dataset: str) -> pd.DataFrame:
         return shipped.code_sizes(dataset).copy()
     except anomaly.ScenarioUnavailable:
         return pd.DataFrame()
+
+
+def precompute(dataset: str) -> None:
+    """The page's default detectors and their first-visit results, for `python -m dashboard.app.precompute`."""
+    with storage.as_served():  # trained and scored with the server's thread count, as the page would
+        for scenario, digit in SHIPPED_DETECTORS:
+            train_it = functools.partial(train_detector_state, dataset, scenario, digit)
+            state = detector_state(dataset, scenario, digit, train_it)
+            model = training.freeze(storage.detector_from_state(state))
+            key = (dataset, scenario, digit, None, None)
+            reference(key, model)
+            _evaluations(key, model)
+            comparison(key, model)

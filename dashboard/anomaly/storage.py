@@ -1,0 +1,100 @@
+"""Detectors, code densities and scores as plain values (tensors, arrays, dataclasses), rebuilt exactly from them.
+
+The build stores what the page shows by default (core.artifacts keeps only such values, never pickles), so a first
+visit reads the trained detector and its scores instead of training and scoring on the visitor's click.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
+
+from dashboard.anomaly.density import CodeDensity, Reference
+from dashboard.anomaly.scenarios import Split
+from dashboard.anomaly.scores import SCORE_KINDS
+from dashboard.anomaly.thresholds import Evaluation
+from dashboard.core import nets, threads
+
+# What score_samples reads of a fitted mixture, plus what describes the fit; all arrays are float64.
+_MIXTURE_ARRAYS = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
+
+
+def detector_state(model: nets.Autoencoder) -> dict:
+    """{"config": its ModelConfig, "weights": {name: tensor}}: everything nets.build needs to rebuild it."""
+    return {"config": model.config,
+            "weights": {name: value.detach().cpu().contiguous().clone() for name, value in model.state_dict().items()}}
+
+
+def detector_from_state(state: dict) -> nets.Autoencoder:
+    """The detector a detector_state describes, in eval mode, with exactly those weights."""
+    model = nets.build(state["config"])
+    model.load_state_dict({name: torch.as_tensor(value) for name, value in state["weights"].items()})
+    return model.eval()
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """sha256 of a model's weights (names, shapes, bytes): results stored for one detector belong to it alone."""
+    digest = hashlib.sha256()
+    for name, value in model.state_dict().items():
+        array = value.detach().cpu().contiguous().numpy()
+        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def reference_state(reference: Reference) -> dict:
+    """A fitted Reference as arrays and dataclasses: the mixture's parameters and the two standardisers."""
+    density, mixture = reference.density, reference.density.mixture_
+    return {"density": {"n_components": density.n_components, "reg_covar": density.reg_covar, "seed": density.seed,
+                        "center": density.center_, "scale": density.scale_,
+                        "fitted_components": int(mixture.n_components), "converged": bool(mixture.converged_),
+                        "n_iter": int(mixture.n_iter_), "lower_bound": float(mixture.lower_bound_),
+                        **{name: getattr(mixture, name) for name in _MIXTURE_ARRAYS}},
+            "code": reference.code, "reconstruction": reference.reconstruction, "n_images": reference.n_images}
+
+
+def reference_from_state(state: dict) -> Reference:
+    """The Reference a reference_state describes; its density scores codes exactly as the fitted one did."""
+    stored = state["density"]
+    density = CodeDensity(stored["n_components"], stored["reg_covar"], stored["seed"])
+    density.center_, density.scale_ = np.array(stored["center"]), np.array(stored["scale"])
+    mixture = GaussianMixture(n_components=stored["fitted_components"], covariance_type="full",
+                              reg_covar=stored["reg_covar"], random_state=stored["seed"])
+    for name in _MIXTURE_ARRAYS:
+        setattr(mixture, name, np.array(stored[name]))  # writable copies, as a fit leaves them
+    mixture.converged_, mixture.n_iter_, mixture.lower_bound_ = stored["converged"], stored["n_iter"], \
+        stored["lower_bound"]
+    mixture.n_features_in_ = int(np.asarray(stored["means_"]).shape[1])
+    density.mixture_ = mixture
+    return Reference(density, state["code"], state["reconstruction"], state["n_images"])
+
+
+def evaluation_scores(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, np.ndarray]]:
+    """Only the scores of each kind (test, training, validation): everything else an Evaluation derives from them."""
+    return {kind: {"test": e.scores, "train": e.train_scores, "val": e.val_scores} for kind, e in evaluations.items()}
+
+
+def evaluations_from_scores(split: Split, scores: dict[str, dict[str, np.ndarray]]) -> dict[str, Evaluation]:
+    """The Evaluations of a split from stored scores (labels come from the split), as evaluate_all builds them."""
+    return {kind: Evaluation(kind, scores[kind]["test"], split.y_test, scores[kind]["train"], scores[kind]["val"],
+                             split.y_val) for kind in SCORE_KINDS}
+
+
+@contextlib.contextmanager
+def as_served() -> Iterator[None]:
+    """Within the block, torch and scikit-learn's BLAS use the server's thread count (core.threads), so what the
+    build stores and what the tests recompute are computed as a server would: thread counts change float bits."""
+    count = threads.serving_threads()
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        with threadpool_limits(limits=count):
+            yield
+    finally:
+        torch.set_num_threads(before)
