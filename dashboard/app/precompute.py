@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dashboard.core import artifacts, data
 
 # Each page's cached accessors module may define precompute(dataset): the calls a first visit makes.
-PAGES = ("overview", "compression", "latent_space", "denoising", "anomaly", "features", "sampling")
+PAGES = ("overview", "compression", "latent_space", "denoising", "anomaly", "features", "sampling", "tour")
 
 
 def page_precomputes() -> dict[str, Callable[[str], None]]:

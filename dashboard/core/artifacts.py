@@ -276,7 +276,10 @@ def shipped_cards(models_root: Path | str | None = None) -> list[tuple[str, Path
 
 @contextlib.contextmanager
 def recording() -> Iterator[list[Path]]:
-    """Within this block (on this thread), every stored() call computes live and writes its result."""
+    """Within this block (on this thread), each stored() call computes live and writes its result.
+
+    Calls nested inside one being recorded only compute: each page's precompute names what it stores.
+    """
     written: list[Path] = []
     _state.recording = written
     try:
@@ -298,6 +301,8 @@ def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[
     shipped names, and a retrained checkpoint changes its hash, which makes the stored result stale.
     """
     written = getattr(_state, "recording", None)
+    if written is not None and getattr(_state, "depth", 0):
+        return compute()  # inside a result being recorded: only what a page's precompute asks for is written
     if not enabled() and written is None:
         return compute()
     folder, stem = root_for(dataset, models_root), stem_for(kind, params)
@@ -310,7 +315,11 @@ def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[
         _LOG.info("Computing %s live: %s", kind, exc)
         return compute()
     if written is not None:
-        value = compute()
+        _state.depth = 1
+        try:
+            value = compute()
+        finally:
+            _state.depth = 0
         written.append(save(folder, stem, kind, params, provenance, value))
         return value
     try:

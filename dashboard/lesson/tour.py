@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from dashboard import anomaly, compression, denoising, features, latent_space
-from dashboard.core import baselines, data, metrics, zoo
+from dashboard.core import artifacts, data, metrics, paths, zoo
 from dashboard.lesson.quiz import PAGES
-from dashboard.sampling import samplers
+
+if TYPE_CHECKING:
+    from dashboard import anomaly
 
 DEMO_MINUTES = 10.0  # the stakeholder walk-through the tour is timed for
 STEP_PARAM = "stop"  # query parameter that holds the tour position, 1-based as people count
@@ -193,6 +195,8 @@ def _overview(dataset: str) -> Highlight:
 
 
 def _latent_space(dataset: str) -> Highlight:
+    from dashboard import latent_space  # imported here: the stored highlights never need it
+
     grids, masks = {}, {}
     for family in latent_space.MAP_FAMILIES:
         grids[family] = latent_space.map_grid(f"{family}-2", dataset)
@@ -215,6 +219,9 @@ def _latent_space(dataset: str) -> Highlight:
 
 
 def _compression(dataset: str) -> Highlight:
+    from dashboard import compression
+    from dashboard.core import baselines  # imported here: the stored highlights never need it
+
     ds = data.load(dataset)
     # The Compression page's computation: codes stored as 16-bit floats, scored over the whole test split.
     codecs = compression.codecs_for(dataset, LATENT, zoo.frozen, methods=("AE", "PCA"))
@@ -234,6 +241,8 @@ def _compression(dataset: str) -> Highlight:
 
 
 def _denoising(dataset: str) -> Highlight:
+    from dashboard import denoising  # imported here: the stored highlights never need it
+
     noise = denoising.DEFAULT_NOISE  # Gaussian: the caption and row labels below say so
     level = denoising.DEFAULT_LEVELS[noise]
     result = denoising.evaluate(noise, level, 0, denoising.config_for(dataset))  # the page's default view
@@ -253,6 +262,8 @@ def _denoising(dataset: str) -> Highlight:
 
 
 def _anomaly(dataset: str) -> Highlight:
+    from dashboard import anomaly  # imported here: the stored highlights never need it
+
     # Rotation, not noise: noise is flagged perfectly, while rotated digits show why the threshold matters.
     split = anomaly.make_split(dataset, "corrupted", corruption="rotation")
     evaluation = anomaly.evaluate(zoo.frozen(anomaly.SHIPPED_MODEL, dataset), split)
@@ -287,6 +298,8 @@ def _least_flagged_classes(split: anomaly.Split, flagged: np.ndarray, n: int = 3
 
 
 def _features(dataset: str) -> Highlight:
+    from dashboard import features  # imported here: the stored highlights never need it
+
     budget = 10
     sets = ("raw", f"pca-{LATENT}", f"ae-{LATENT}", f"vae-{LATENT}")
     scores = {name: features.evaluate(dataset, name, "logistic", budget) for name in sets}
@@ -307,6 +320,8 @@ def _features(dataset: str) -> Highlight:
 
 
 def _sampling(dataset: str) -> Highlight:
+    from dashboard.sampling import samplers  # imported here: the stored highlights never need it
+
     shown = (samplers.SETUPS[0], samplers.SETUPS[2], samplers.SETUPS[3])  # AE + N(0, I), AE + mixture, VAE prior
     reports = samplers.scores(dataset, LATENT)  # the Sampling page's scores at its defaults: one source
     rows, numbers = [], []
@@ -329,7 +344,22 @@ HIGHLIGHTS: dict[str, Callable[[str], Highlight]] = {
 }
 
 
+# A highlight reads the shipped models and the use-case code; an edit to any of these makes the stored ones stale.
+HIGHLIGHT_CODE = tuple(sorted(
+    str(p.relative_to(paths.ROOT)) for folder in ("anomaly", "compression", "features", "latent_space", "sampling")
+    for p in (paths.ROOT / "dashboard" / folder).glob("*.py"))) + (
+    "dashboard/denoising.py", "dashboard/lesson/tour.py", "dashboard/core/baselines.py", "dashboard/core/corrupt.py",
+    "dashboard/core/images.py", "dashboard/core/metrics.py", "dashboard/core/nets.py")
+
+
 def highlight(page: str, dataset: str = data.DEFAULT_DATASET) -> Highlight | None:
-    """The live result of a stop on a dataset, or None for stops without one (the quiz shows your own score)."""
+    """The result of a stop on a dataset, or None for stops without one (the quiz shows your own score).
+
+    The build stores each stop's highlight for the shipped models; without a fresh stored one it is computed live.
+    """
     compute = HIGHLIGHTS.get(page)
-    return None if compute is None else compute(dataset)
+    if compute is None:
+        return None
+    models = [*zoo.names(dataset), "reference-classifier"]
+    return artifacts.stored("tour.highlight", dataset, {"page": page}, models, HIGHLIGHT_CODE,
+                            lambda: compute(dataset))

@@ -96,3 +96,14 @@ def test_models_folder_stays_within_its_budget():
     # Issue 15: ship precomputed results and detectors only while models/ stays at most 30 MB.
     size = sum(p.stat().st_size for p in artifacts.paths.MODELS_DIR.rglob("*") if p.is_file())
     assert size <= 30 * 2**20, f"models/ is {size / 2**20:.1f} MB"
+
+
+def test_recording_writes_what_is_asked_for_and_not_what_it_uses(tmp_path):
+    def inner():
+        return artifacts.stored("test.inner", "digits", {}, [], ("dashboard/core/paths.py",), lambda: 2,
+                                models_root=tmp_path)
+
+    with artifacts.recording() as written:
+        assert store(tmp_path, lambda: inner() + 1) == 3
+    assert [p.name.split("-")[0] for p in written] == ["test.kind"]
+    assert not list((tmp_path / "digits" / "artifacts").glob("test.inner-*"))
