@@ -70,7 +70,7 @@ def explore() -> None:
     with st.spinner(f"Fitting {features.CLASSIFIERS[classifier]} on {budget_text(budget)}…"):
         result = cached.evaluation(dataset_name, feature_set, classifier, budget, int(seed))
         raw = cached.evaluation(dataset_name, "raw", classifier, budget, int(seed))
-    width = cached.feature_arrays(dataset_name, feature_set).train.shape[1]
+    width = features.feature_width(feature_set, dataset_name)
 
     with results:
         a, b, c, d = st.columns(4)

@@ -140,12 +140,20 @@ class Evaluation:
     predictions: np.ndarray  # (N_test,) predicted class indices
     confusion: np.ndarray  # (n_classes, n_classes): rows true class, columns predicted
     labelled: np.ndarray  # indices into the train split of the images whose labels were used
-    model: Pipeline  # fitted on features: scaler (if any) and classifier
-    fit_seconds: float  # fitting plus predicting the test split, from cached features
+    fit_seconds: float  # fitting plus predicting the test split, from cached features (0 when read from the build)
+    fitted: Pipeline | None = field(default=None, repr=False)  # None when read from the build: see `model`
 
     @property
     def n_labels(self) -> int:
         return len(self.labelled)
+
+    @functools.cached_property
+    def model(self) -> Pipeline:
+        """Fitted on features: scaler (if any) and classifier. Scores read from the build fit it on first use
+        (only a visitor's own image needs it); the fit is deterministic, so it is the one that made them."""
+        if self.fitted is not None:
+            return self.fitted
+        return _fit(self.dataset, self.feature_set, self.classifier, self.labelled, self.seed)
 
     def _on_pixels(self, head: Pipeline) -> Pipeline:
         step = feature_step(self.feature_set, self.dataset)
@@ -170,27 +178,50 @@ class Evaluation:
         return self._on_pixels(head)
 
 
-def evaluate(dataset: str, feature_set: str, classifier: str, budget: int | str, seed: int = 0) -> Evaluation:
-    """Draw the labelled subset, fit on its cached features and score on the test split."""
-    ds = data.load(dataset)
+def _fit(dataset: str, feature_set: str, classifier: str, labelled: np.ndarray, seed: int) -> Pipeline:
+    """The classifier pipeline fitted on the labelled subset's cached features."""
     arrays = features(dataset, feature_set)
-    y_train, y_test = ds.y_train.numpy(), ds.y_test.numpy()
-    labelled = label_subset(y_train, budget, seed)
-    start = time.perf_counter()
     # The BLAS/OpenMP thread count is the process's policy (the app sets one thread at startup: these fits are
     # small, and thread hand-offs on a busy two-core server made them 20x slower); a session thread must not change it.
     # Label spreading divides by each image's label mass, which is 0 for images no label reaches (a 2-number code's
     # graph falls apart into islands); scikit-learn then warns once per fit, and the image keeps no label.
     with np.errstate(invalid="ignore", divide="ignore"):
-        model = classifier_pipeline(feature_set, classifier, seed).fit(*training_data(arrays.train, y_train,
-                                                                                      labelled, classifier))
-        predictions = model.predict(arrays.test)
-    seconds = time.perf_counter() - start
+        return classifier_pipeline(feature_set, classifier, seed).fit(
+            *training_data(arrays.train, data.load(dataset).y_train.numpy(), labelled, classifier))
+
+
+def _scored(dataset: str, feature_set: str, classifier: str, budget: int | str, seed: int, predictions: np.ndarray,
+            labelled: np.ndarray, seconds: float, model: Pipeline | None) -> Evaluation:
+    ds = data.load(dataset)
+    y_test = ds.y_test.numpy()
     confusion = confusion_matrix(y_test, predictions, labels=np.arange(len(ds.classes)))
     for array in (predictions, confusion, labelled):
         array.setflags(write=False)  # evaluations are shared between sessions by the page's cache
     return Evaluation(dataset, feature_set, classifier, budget, seed, float((predictions == y_test).mean()),
-                      predictions, confusion, labelled, model, seconds)
+                      predictions, confusion, labelled, seconds, model)
+
+
+def evaluate(dataset: str, feature_set: str, classifier: str, budget: int | str, seed: int = 0) -> Evaluation:
+    """Draw the labelled subset, fit on its cached features and score on the test split."""
+    labelled = label_subset(data.load(dataset).y_train.numpy(), budget, seed)
+    arrays = features(dataset, feature_set)
+    start = time.perf_counter()
+    model = _fit(dataset, feature_set, classifier, labelled, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        predictions = model.predict(arrays.test)
+    return _scored(dataset, feature_set, classifier, budget, seed, predictions, labelled,
+                   time.perf_counter() - start, model)
+
+
+def evaluation_from_predictions(dataset: str, feature_set: str, classifier: str, budget: int | str, seed: int,
+                                predictions: np.ndarray) -> Evaluation:
+    """The Evaluation that evaluate() returns, rebuilt from its test predictions (stored by the build).
+
+    The labelled draw is recomputed (it is cheap and seeded); the fitted pipeline waits until something needs it.
+    """
+    labelled = label_subset(data.load(dataset).y_train.numpy(), budget, seed)
+    return _scored(dataset, feature_set, classifier, budget, seed, np.array(predictions, dtype=np.int64), labelled,
+                   0.0, None)
 
 
 ProgressFn = Callable[[float, str], None]  # (fraction done, what is being fitted)

@@ -60,6 +60,12 @@ def feature_step(feature_set: str, dataset: str = data.DEFAULT_DATASET):
     return AutoencoderFeatures(feature_set, dataset)
 
 
+def feature_width(feature_set: str, dataset: str = data.DEFAULT_DATASET) -> int:
+    """Numbers per image in a feature set, without computing it: every pixel, or k (PCA keeps k components)."""
+    kind, k = parse_feature_set(feature_set)
+    return int(np.prod(data.load(dataset).x_train.shape[1:])) if kind == RAW else int(k)
+
+
 @dataclass(frozen=True, eq=False)
 class FeatureArrays:
     """One feature set of one dataset, computed once: train and test rows, read-only."""

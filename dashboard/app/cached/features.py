@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import features
+from dashboard.core import artifacts, data, threads, zoo
 from dashboard.viz import plots
+
+# The build stores this classifier's results (the page's reference curves, always shown) for the first label draw.
+STORED_CLASSIFIER = "logistic"
+STORED_SEED = 0
+# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
+CODE = ("dashboard/features/protocol.py", "dashboard/features/sets.py", "dashboard/features/transformer.py",
+        "dashboard/core/baselines.py", "dashboard/core/metrics.py", "dashboard/core/nets.py")
 
 
 @st.cache_resource(show_spinner="Encoding every image once with this feature set (cached for everyone)…",
@@ -16,25 +27,85 @@ def feature_arrays(dataset: str, feature_set: str) -> features.FeatureArrays:
     return features.features(dataset, feature_set)
 
 
+# ---- stored results: the build's, when present and fresh; None means "compute it live" ----
+
+def _table_params(classifier: str, feature_sets: list[str], budgets) -> dict:
+    return {"classifier": classifier, "feature_sets": list(feature_sets), "budgets": list(budgets),
+            "seeds": list(features.SEEDS)}
+
+
+def _stored_table(dataset: str, classifier: str, feature_sets: list[str], budgets, compute: Callable) -> pd.DataFrame:
+    models = [s for s in feature_sets if s in zoo.names(dataset)]
+    return artifacts.stored("features.accuracy", dataset, _table_params(classifier, feature_sets, budgets), models,
+                            CODE, compute)
+
+
+def _predictions_params(dataset: str) -> dict:
+    return {"classifier": STORED_CLASSIFIER, "seed": STORED_SEED, "budgets": features.budgets_for(dataset),
+            "feature_sets": features.feature_sets(dataset)}
+
+
+def _stored_predictions(dataset: str, compute: Callable) -> dict[str, np.ndarray] | None:
+    """{feature set: (n_budgets, N_test) uint8 test predictions}, budgets in budgets_for(dataset) order."""
+    return artifacts.stored("features.predictions", dataset, _predictions_params(dataset), zoo.names(dataset), CODE,
+                            compute)
+
+
+def reference_predictions(dataset: str) -> dict[str, np.ndarray]:
+    """What the build stores: the stored classifier's test predictions for every feature set at every budget."""
+    assert len(data.load(dataset).classes) <= 256, "predictions are stored as uint8"
+    return {feature_set: np.stack([features.evaluate(dataset, feature_set, STORED_CLASSIFIER, budget,
+                                                     STORED_SEED).predictions
+                                   for budget in features.budgets_for(dataset)]).astype(np.uint8)
+            for feature_set in features.feature_sets(dataset)}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _shipped_table(dataset: str, classifier: str, k: int, budgets: tuple) -> pd.DataFrame | None:
+    return _stored_table(dataset, classifier, features.comparison_sets(dataset, k), budgets, lambda: None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _shipped_predictions(dataset: str) -> dict[str, np.ndarray] | None:
+    return _stored_predictions(dataset, lambda: None)
+
+
 @st.cache_resource(show_spinner=False, max_entries=128)
 def evaluation(dataset: str, feature_set: str, classifier: str, budget: int | str, seed: int) -> features.Evaluation:
+    if classifier == STORED_CLASSIFIER and seed == STORED_SEED:
+        budgets = features.budgets_for(dataset)
+        shipped = _shipped_predictions(dataset)
+        if shipped is not None and feature_set in shipped and budget in budgets:
+            # The fitted pipeline is refitted only if a visitor's own image needs it (features.Evaluation.model).
+            return features.evaluation_from_predictions(dataset, feature_set, classifier, budget, seed,
+                                                        shipped[feature_set][budgets.index(budget)])
     feature_arrays(dataset, feature_set)  # encodes under its own spinner on a cold server
     return features.evaluate(dataset, feature_set, classifier, budget, seed)
 
 
+def _test_features(dataset: str, feature_set: str) -> np.ndarray:
+    if feature_set in zoo.names(dataset):
+        # The build stores every shipped model's test codes: the same batches and bits as feature_arrays' test
+        # rows (a test checks it), without encoding the train split too.
+        return zoo.codes(feature_set, dataset)
+    return feature_arrays(dataset, feature_set).test
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def projection(dataset: str, feature_set: str) -> tuple[np.ndarray, str]:
-    return plots.project_3d(feature_arrays(dataset, feature_set).test)
+    return plots.project_3d(_test_features(dataset, feature_set))
 
 
 def accuracy_curves(dataset: str, classifier: str, k: int, budgets: list[int | str],
                     compute: bool) -> pd.DataFrame | None:
     """The accuracy table for the chart (a process-wide cache in dashboard.features), with a progress bar.
 
-    With compute=False it returns None until some session has computed the table.
+    With compute=False it returns None until some session has computed the table (or the build stored it).
     """
     sets = features.comparison_sets(dataset, k)
     table = features.accuracy_table(dataset, classifier, sets, budgets, compute=False)
+    if table is None:
+        table = _shipped_table(dataset, classifier, k, tuple(budgets))
     if table is not None or not compute:
         return table
     for feature_set in sets:
@@ -44,3 +115,31 @@ def accuracy_curves(dataset: str, classifier: str, k: int, budgets: list[int | s
                                     progress=lambda done, text: bar.progress(done, text=f"Fitting {text}…"))
     bar.empty()
     return table
+
+
+@contextlib.contextmanager
+def serving_threads() -> Iterator[None]:
+    """The app's thread policy (dashboard.core.threads) for this block, so stored fits equal the server's live ones."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads.serving_threads())
+    try:
+        with threadpool_limits(limits=threads.serving_threads()):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def precompute(dataset: str) -> None:
+    """The reference curves at every k and the first-draw scores, for `python -m dashboard.app.precompute`."""
+    if not zoo.names(dataset):
+        return
+    budgets = features.budgets_for(dataset)
+    with serving_threads():
+        for k in sorted({zoo.parse_name(m)[1] for m in zoo.names(dataset)}):
+            sets = features.comparison_sets(dataset, k)
+            _stored_table(dataset, STORED_CLASSIFIER, sets, budgets,
+                          lambda sets=sets: features.accuracy_table(dataset, STORED_CLASSIFIER, sets, budgets))
+        _stored_predictions(dataset, lambda: reference_predictions(dataset))
