@@ -47,7 +47,8 @@ def walkthrough() -> None:
         left, middle, right = st.columns([1, 2, 1])
         left.image(plots.to_pixels(trace.x, 8 if ds.image_shape[1] > 16 else 24),
                    caption=f"x: input ({trace.n_pixels} pixels, {label})", output_format="PNG")
-        middle.altair_chart(plots.code_bars(trace.z, f"z: the code, {len(trace.z)} numbers"), width="stretch")
+        middle.vega_lite_chart(plots.code_bars_spec(trace.z, f"z: the code, {len(trace.z)} numbers"),
+                               width="stretch")
         right.image(plots.to_pixels(trace.x_hat, 8 if ds.image_shape[1] > 16 else 24),
                     caption="x̂: reconstruction from z alone", output_format="PNG")
         size, a, b, c = st.columns(4)
@@ -66,9 +67,14 @@ def walkthrough() -> None:
         # The flat view redraws at once; the 3D one takes seconds per click on a machine without a GPU.
         rotate = st.toggle("Rotate it in 3D", key="overview_hourglass_3d",
                            help="The same planes as stacked 3D surfaces you can drag around. Slower to redraw.")
-        draw = plots.hourglass_3d if rotate else plots.hourglass_2d
-        st.plotly_chart(draw(trace.stages, height=480), width="stretch",
-                        key="overview_hourglass_3d_chart" if rotate else "overview_hourglass")
+        if rotate:
+            figure = plots.hourglass_3d(trace.stages, height=480)
+        else:  # the same network draws the same planes: only their colours change from image to image
+            figure = ui.session_figure("_overview_hourglass_figure", (dataset_name, model_name,
+                                                                      plots.hourglass_shape(trace.stages)),
+                                       lambda: plots.hourglass_2d(trace.stages, height=480))
+            plots.refresh_hourglass_2d(figure, trace.stages)
+        st.plotly_chart(figure, width="stretch", key="overview_hourglass_3d_chart" if rotate else "overview_hourglass")
         st.caption("Each plane is one layer of the network, input at the top, reconstruction at the bottom; its width "
                    "follows how many numbers the layer holds. The conv layers hold more numbers than the image (many "
                    "small maps), then everything narrows to the code z and widens again. Colour shows how strongly "
@@ -77,8 +83,10 @@ def walkthrough() -> None:
         if "ae-3" in ui.model_names(dataset_name):
             codes = zoo.codes("ae-3", dataset_name)
             here = hourglass.encode_one(ui.require_model("ae-3", dataset_name), x)
-            figure = plots.latent_scatter_3d(codes, ds.y_test.numpy(), ds.classes, highlight=here[None, :],
-                                             highlight_name="this image", height=480)
+            figure = ui.session_figure("_overview_map_figure", dataset_name, lambda: plots.latent_scatter_3d(
+                codes, ds.y_test.numpy(), ds.classes, highlight=here[None, :], highlight_name="this image",
+                height=480))
+            plots.move_highlight(figure, here)  # the 1,000 codes stay; only the diamond moves
             st.plotly_chart(figure, width="stretch", key="overview_map")
             st.caption("Every test image encoded by ae-3, whose code has exactly 3 numbers, so it can be drawn as "
                        "a point. Similar digits land near each other although the model never saw a label. "

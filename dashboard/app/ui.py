@@ -12,8 +12,9 @@ from dashboard.app.widgets import (
     page_header,
     pick_test_index,
     quiz_links,
+    session_figure,
 )
 
 __all__ = ["ModelRef", "codes_csv", "current_dataset", "dataset", "figure_html", "get_model", "image_input",
            "lesson", "model_names", "page_header", "pick_test_index", "quiz_links", "ref_for", "require_entry_point",
-           "require_model", "sidebar", "sync_url", "url_key"]
+           "require_model", "session_figure", "sidebar", "sync_url", "url_key"]

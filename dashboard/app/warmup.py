@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -43,6 +44,10 @@ def warm() -> None:
         if "ae-3" in zoo.names(data.DEFAULT_DATASET):
             zoo.codes("ae-3", data.DEFAULT_DATASET)
         timings["overview"] = time.perf_counter() - start
+        # Everything loaded so far lives as long as the server: moved out of the collector's sight, a full
+        # collection no longer walks torch's and plotly's object graphs.
+        gc.collect()
+        gc.freeze()
     except Exception:  # a warm-up that fails must never stop the server; the first run then does the work itself
         _LOG.exception("Warm-up failed; the first visit will load everything itself.")
     finally:

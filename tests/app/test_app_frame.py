@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dashboard.app import navigation
@@ -39,6 +41,20 @@ def test_overview_reconstruction_changes_with_the_picked_image():
     second = {m.label: m.value for m in app.metric}
     assert first["Error (MSE)"] != second["Error (MSE)"]
     assert app.query_params["image"] == ["7"] or app.query_params["image"] == "7"
+
+
+def test_overview_figures_updated_in_place_match_a_fresh_visit():
+    # The hourglass and the 3D map are kept per session and updated in place; a stale copy must never show.
+    def specs(app):
+        return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+    app = open_page("overview")
+    before = specs(app)
+    app.number_input(key="overview_image").set_value(7).run()
+    assert_no_exception(app)
+    after = specs(app)
+    assert len(after) == 2 and after != before
+    assert after == specs(open_page("overview", query={"image": "7"}))
 
 
 def test_overview_switches_model_and_shows_its_code_size():

@@ -48,3 +48,34 @@ def test_a_single_highlight_is_named_on_the_map_but_many_are_only_marked():
     many = plots.latent_scatter_3d(codes, labels, ["a", "b", "c"], highlight=codes[:12], highlight_name="wrong")
     assert one.data[-1].mode == "markers+text" and one.data[-1].name == "this image"
     assert many.data[-1].mode == "markers" and len(many.data[-1].x) == 12
+
+
+def _other_stages() -> list[tuple[str, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(1)
+    return [(name, torch.rand(activation.shape, generator=generator) - 0.5) for name, activation in _stages()]
+
+
+def test_a_refreshed_hourglass_equals_one_drawn_from_scratch():
+    figure = plots.hourglass_2d(_stages(), height=480)
+    plots.refresh_hourglass_2d(figure, _other_stages())
+    assert figure.to_plotly_json() == plots.hourglass_2d(_other_stages(), height=480).to_plotly_json()
+    assert plots.hourglass_shape(_stages()) == plots.hourglass_shape(_other_stages())
+
+
+def test_moving_the_highlight_equals_drawing_the_map_again():
+    points = np.random.default_rng(0).normal(size=(30, 3)).astype(np.float32)
+    labels = np.arange(30) % 3
+    figure = plots.latent_scatter_3d(points, labels, ["a", "b", "c"], highlight=points[:1], highlight_name="here")
+    plots.move_highlight(figure, points[7])
+    fresh = plots.latent_scatter_3d(points, labels, ["a", "b", "c"], highlight=points[7:8], highlight_name="here")
+    assert figure.to_plotly_json() == fresh.to_plotly_json()
+
+
+def test_the_code_bars_spec_draws_what_the_altair_chart_draws():
+    z = np.array([0.5, -1.25, 2.0])
+    spec = plots.code_bars_spec(z, "z")
+    chart = plots.code_bars(z, "z").to_dict()
+    assert [row["value"] for row in spec["data"]["values"]] == [0.5, -1.25, 2.0]
+    assert [row["dimension"] for row in spec["data"]["values"]] == ["z1", "z2", "z3"]
+    assert spec["encoding"]["color"] == chart["encoding"]["color"]
+    assert spec["height"] == chart["height"] and spec["mark"]["type"] == "bar"
