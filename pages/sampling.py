@@ -80,7 +80,7 @@ def sample_grids() -> None:
     for column, setup in zip(st.columns(len(samplers.SETUPS), gap="small"), samplers.SETUPS):
         with column:
             st.markdown(f"**{setup.label}**")
-            png = cached.grid_pngs(dataset_name, setup.label, k, components, seed)[TEMPERATURES.index(temperature)]
+            png = cached.grid_png(dataset_name, setup.label, k, components, seed, temperature)
             st.image(png, width="stretch", output_format="PNG")
             st.caption(DESCRIPTIONS[setup.label].format(
                 gaussians=f"{components} Gaussian{'s' if components != 1 else ''}"))

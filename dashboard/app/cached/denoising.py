@@ -2,25 +2,65 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
 import streamlit as st
+import torch
 
 from dashboard import denoising
+from dashboard.core import artifacts, baselines, corrupt, threads
 from dashboard.viz import denoising_charts, plots
+
+# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
+CODE = ("dashboard/denoising.py", "dashboard/core/baselines.py", "dashboard/core/corrupt.py",
+        "dashboard/core/metrics.py", "dashboard/core/nets.py")
+
+
+def _stored(kind: str, config: denoising.DenoiseConfig, params: dict, compute):
+    """The shipped result for these settings when the build stored it (the page's defaults), else compute() live.
+
+    The config names the checkpoints: any shipped DAE and its plain AE; one the build did not store for is live.
+    """
+    models = [config.dae, denoising.plain_ae_name(config)]
+    return artifacts.stored(kind, config.dataset, {**params, "config": dataclasses.asdict(config)}, models, CODE,
+                            compute)
+
+
+@contextlib.contextmanager
+def as_served() -> Iterator[None]:
+    """The server's thread policy (dashboard.core.threads) for this block: a float sum's order, and so its last bits,
+    follows the thread count (mnist-5k's PCA baseline differs in the 8th digit), and stored results must equal live."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads.serving_threads())
+    try:
+        with threadpool_limits(limits=threads.serving_threads()):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
 def comparison(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.Comparison:
-    return denoising.evaluate(noise, level, seed, config)
+    params = {"noise": noise, "level": level, "seed": seed, "n_images": denoising.EVAL_IMAGES,
+              "n_keep": denoising.KEEP_IMAGES}
+    return _stored("denoising.comparison", config, params, lambda: denoising.evaluate(noise, level, seed, config))
 
 
 @st.cache_resource(show_spinner="Sweeping the noise level for every method (once per noise type)…", max_entries=16)
 def sweep(noise: str, config: denoising.DenoiseConfig) -> denoising.Sweep:
-    return denoising.sweep(noise, config)
+    params = {"noise": noise, "n_images": denoising.SWEEP_IMAGES, "n_levels": denoising.SWEEP_LEVELS, "seed": 0}
+    return _stored("denoising.sweep", config, params, lambda: denoising.sweep(noise, config))
 
 
 @st.cache_resource(show_spinner="Encoding clean and noisy digits…", max_entries=64)
 def latent_view(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.LatentView:
-    return denoising.latent_view(noise, level, seed, config)
+    params = {"noise": noise, "level": level, "seed": seed, "n_images": denoising.VIEW_IMAGES}
+    return _stored("denoising.latent_view", config, params,
+                   lambda: denoising.latent_view(noise, level, seed, config))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -34,3 +74,18 @@ def labelled_grid(noise: str, level: float, seed: int, config: denoising.Denoise
 @st.cache_data(show_spinner=False, max_entries=64)
 def grid_download(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> bytes:
     return plots.grid_png(comparison(noise, level, seed, config).rows(), scale=4)
+
+
+def precompute(dataset: str) -> None:
+    """The page's heavy first-visit results, for `python -m dashboard.app.precompute`: the default DAE's comparison
+    and code view at the default noise (seed 0), and its sweep for every noise type (the curve a type switch shows)."""
+    if not denoising.dae_names(dataset):
+        return
+    config = denoising.config_for(dataset)
+    level = float(denoising.DEFAULT_LEVELS[denoising.DEFAULT_NOISE])
+    with as_served():
+        baselines.pca_for.cache_clear()  # a PCA another page's precompute fitted under other threads: fit it anew
+        comparison(denoising.DEFAULT_NOISE, level, 0, config)
+        latent_view(denoising.DEFAULT_NOISE, level, 0, config)
+        for noise in corrupt.NOISE_TYPES:
+            sweep(noise, config)
