@@ -6,20 +6,17 @@ visit reads the trained detector and its scores instead of training and scoring 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
 
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
 from dashboard.anomaly.density import CodeDensity, Reference
 from dashboard.anomaly.scenarios import Split
 from dashboard.anomaly.scores import SCORE_KINDS
 from dashboard.anomaly.thresholds import Evaluation
-from dashboard.core import nets, threads
+from dashboard.core import nets
 
 # What score_samples reads of a fitted mixture, plus what describes the fit; all arrays are float64.
 _MIXTURE_ARRAYS = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
@@ -86,15 +83,3 @@ def evaluations_from_scores(split: Split, scores: dict[str, dict[str, np.ndarray
                              split.y_val) for kind in SCORE_KINDS}
 
 
-@contextlib.contextmanager
-def as_served() -> Iterator[None]:
-    """Within the block, torch and scikit-learn's BLAS use the server's thread count (core.threads), so what the
-    build stores and what the tests recompute are computed as a server would: thread counts change float bits."""
-    count = threads.serving_threads()
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        with threadpool_limits(limits=count):
-            yield
-    finally:
-        torch.set_num_threads(before)

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from dashboard.core import artifacts, data
+from dashboard.core import artifacts, data, threads
 
 # Each page's cached accessors module may define precompute(dataset): the calls a first visit makes.
 PAGES = ("overview", "compression", "latent_space", "denoising", "anomaly", "features", "sampling", "tour")
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset", nargs="+", default=list(data.OFFLINE_DATASETS), choices=data.OFFLINE_DATASETS)
     parser.add_argument("--page", nargs="+", default=None, choices=PAGES, help="only these pages (default: all)")
     args = parser.parse_args(argv)
+    threads.apply_serving_policy()  # before scikit-learn and scipy load their BLAS: computed as the server computes
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # cached accessors run here without a browser session
     total = time.perf_counter()
     for dataset, page, count, seconds in run(args.dataset, args.page):

@@ -1,6 +1,6 @@
 """The Anomaly page's shipped detectors and results equal what the page would compute live.
 
-Everything is computed as the build and the server compute it: the server's thread count (storage.as_served), the
+Everything is computed as the build and the server compute it: the server's thread count (core.threads.as_served), the
 detector trained in a child process with its seeds. The one-class detector is retrained here (about 7 s on an idle
 CPU); the novelty ones (25 s or more) are checked through their scores and density, recomputed from the stored
 weights.
@@ -13,7 +13,7 @@ import pytest
 from dashboard import anomaly
 from dashboard.anomaly import storage
 from dashboard.app.cached import anomaly as cached
-from dashboard.core import artifacts
+from dashboard.core import artifacts, threads
 from tests.harness.precomputed import assert_same, shipped_value
 
 DIGIT = 0  # the page's opening digit, the one whose detectors ship
@@ -22,7 +22,7 @@ DIGIT = 0  # the page's opening digit, the one whose detectors ship
 @pytest.fixture
 def live(monkeypatch):
     monkeypatch.setenv(artifacts.DISABLE_ENV, "off")
-    with storage.as_served():
+    with threads.as_served():
         yield
 
 

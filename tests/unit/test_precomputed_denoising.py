@@ -7,8 +7,7 @@ import dataclasses
 import pytest
 
 from dashboard import denoising
-from dashboard.app.cached import denoising as cached
-from dashboard.core import artifacts
+from dashboard.core import artifacts, threads
 from tests.harness.precomputed import assert_same, shipped_value
 
 CONFIG = denoising.config_for("digits")  # the page's default DAE there
@@ -19,7 +18,7 @@ LEVEL = float(denoising.DEFAULT_LEVELS[denoising.DEFAULT_NOISE])
 def live(monkeypatch):
     """Computed live, with the thread counts the build stored them with (a PCA's last bits follow them)."""
     monkeypatch.setenv(artifacts.DISABLE_ENV, "off")
-    with cached.as_served():
+    with threads.as_served():
         yield
 
 

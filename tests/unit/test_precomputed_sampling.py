@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.app.cached import sampling as cached
-from dashboard.core import artifacts
+from dashboard.core import artifacts, threads
 from dashboard.sampling import samplers
 from dashboard.viz import plots
 from tests.harness.precomputed import assert_same, shipped_value
@@ -15,7 +15,7 @@ from tests.harness.precomputed import assert_same, shipped_value
 def live(monkeypatch):
     """Computed live, with the thread counts the build stored them with."""
     monkeypatch.setenv(artifacts.DISABLE_ENV, "off")
-    with cached.as_served():
+    with threads.as_served():
         yield
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from dashboard import anomaly
 from dashboard.anomaly import shipped, storage
 from dashboard.app import models, training
-from dashboard.core import artifacts, memo
+from dashboard.core import artifacts, memo, threads
 from dashboard.viz import anomaly_charts
 
 MAX_TRAINED_DETECTORS = 48  # tiny models (~0.1 MB each); the least recently used is dropped beyond this
@@ -193,7 +193,7 @@ def code_sizes(dataset: str) -> pd.DataFrame:
 
 def precompute(dataset: str) -> None:
     """The page's default detectors and their first-visit results, for `python -m dashboard.app.precompute`."""
-    with storage.as_served():  # trained and scored with the server's thread count, as the page would
+    with threads.as_served():  # trained and scored with the server's thread count, as the page would
         for scenario, digit in SHIPPED_DETECTORS:
             train_it = functools.partial(train_detector_state, dataset, scenario, digit)
             state = detector_state(dataset, scenario, digit, train_it)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 
 import streamlit as st
-import torch
 
 from dashboard import denoising
 from dashboard.core import artifacts, baselines, corrupt, threads
@@ -28,19 +25,6 @@ def _stored(kind: str, config: denoising.DenoiseConfig, params: dict, compute):
                             compute)
 
 
-@contextlib.contextmanager
-def as_served() -> Iterator[None]:
-    """The server's thread policy (dashboard.core.threads) for this block: a float sum's order, and so its last bits,
-    follows the thread count (mnist-5k's PCA baseline differs in the 8th digit), and stored results must equal live."""
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads.serving_threads())
-    try:
-        with threadpool_limits(limits=threads.serving_threads()):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
@@ -83,7 +67,7 @@ def precompute(dataset: str) -> None:
         return
     config = denoising.config_for(dataset)
     level = float(denoising.DEFAULT_LEVELS[denoising.DEFAULT_NOISE])
-    with as_served():
+    with threads.as_served():
         baselines.pca_for.cache_clear()  # a PCA another page's precompute fitted under other threads: fit it anew
         comparison(denoising.DEFAULT_NOISE, level, 0, config)
         latent_view(denoising.DEFAULT_NOISE, level, 0, config)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -117,19 +116,6 @@ def accuracy_curves(dataset: str, classifier: str, k: int, budgets: list[int | s
     return table
 
 
-@contextlib.contextmanager
-def serving_threads() -> Iterator[None]:
-    """The app's thread policy (dashboard.core.threads) for this block, so stored fits equal the server's live ones."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads.serving_threads())
-    try:
-        with threadpool_limits(limits=threads.serving_threads()):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def precompute(dataset: str) -> None:
@@ -137,7 +123,7 @@ def precompute(dataset: str) -> None:
     if not zoo.names(dataset):
         return
     budgets = features.budgets_for(dataset)
-    with serving_threads():
+    with threads.as_served():
         for k in sorted({zoo.parse_name(m)[1] for m in zoo.names(dataset)}):
             sets = features.comparison_sets(dataset, k)
             _stored_table(dataset, STORED_CLASSIFIER, sets, budgets,

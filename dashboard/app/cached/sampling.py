@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import streamlit as st
 import torch
@@ -154,19 +151,6 @@ def paths(dataset: str, k: int, a: np.ndarray, b: np.ndarray, steps: int, method
                                                                                                 scale=path_scale)
 
 
-@contextlib.contextmanager
-def as_served() -> Iterator[None]:
-    """The server's thread policy (dashboard.core.threads) for this block: a float sum's order, and so its last bits,
-    may follow the thread count (these fits and scores came out equal at 1 and 2), and stored equals live."""
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads.serving_threads())
-    try:
-        with threadpool_limits(limits=threads.serving_threads()):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def precompute(dataset: str) -> None:
@@ -178,7 +162,7 @@ def precompute(dataset: str) -> None:
              (("ae", "standard"), ("ae", "gmm"), ("vae", "standard"))]
     fits = [(name, kind) for name, kind in dict.fromkeys(fits) if name in shipped]
     maps = [f"{family}-{MAP_SIZES[0]}" for family in ("ae", "vae") if f"{family}-{MAP_SIZES[0]}" in shipped]
-    with as_served():
+    with threads.as_served():
         for name, kind in fits:
             fitted(dataset, name, kind, DEFAULT_COMPONENTS)
         if f"ae-{k}" in shipped:
