@@ -160,14 +160,23 @@ def _slider(label: str, steps: str = "RL") -> Callable:
     """
     def act(page, i):
         thumb = page.locator("[data-testid=stSlider]").filter(has_text=label).locator("[tabindex='0']").first
-        thumb.press("ArrowRight" if steps[i % len(steps)] == "R" else "ArrowLeft")
+        key = "ArrowRight" if steps[i % len(steps)] == "R" else "ArrowLeft"
+        # At the end of its range a key press changes nothing and starts no run: turn back instead.
+        now, low, high = thumb.input_value(), thumb.get_attribute("min"), thumb.get_attribute("max")
+        step = float(thumb.get_attribute("step") or 0)
+        if now and low and high and abs(float(now) - float(high if key == "ArrowRight" else low)) < step / 2:
+            key = "ArrowLeft" if key == "ArrowRight" else "ArrowRight"
+        thumb.press(key)
     return act
 
 
 def _number(label: str, values: tuple[int, ...]) -> Callable:
     def act(page, i):
         box = page.get_by_label(label).first
-        box.fill(str(values[i % len(values)]))
+        value = str(values[i % len(values)])
+        if box.input_value() == value:  # another control (a 🎲) may have landed on it: a same value runs nothing
+            value = str(values[(i + 1) % len(values)])
+        box.fill(value)
         box.press("Enter")
     return act
 
