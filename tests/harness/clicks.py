@@ -251,7 +251,8 @@ def measure(repeats: int = 5, controls: list[Control] | None = None, timeout_ms:
     """On one fresh server: each page's first visit (in menu order of CONTROLS), then each control's click times.
 
     Returns {"first_visit_s": {page: s}, "clicks_s": {(page, control): [s, ...]}, "errors": {(page, control): msg},
-    "first_visit_cost": {page: Cost}, "clicks_cost": {(page, control): [Cost, ...]}}.
+    "first_visit_cost": {page: Cost}, "clicks_cost": {(page, control): [Cost, ...]},
+    "warm_first_visit_s": {page: s}} (the last: a second visitor's first visits, once the server is warm).
     A control that cannot be found is reported in errors rather than failing the others.
     """
     from playwright.sync_api import sync_playwright
@@ -282,6 +283,15 @@ def measure(repeats: int = 5, controls: list[Control] | None = None, timeout_ms:
                     found["clicks_cost"][key] = [cost for _, cost in runs]
                 except Exception as exc:  # noqa: BLE001 - one missing control must not hide the others' times
                     found["errors"][key] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        # A second visitor on the now warm server: a new tab is a new session, so each page is its first visit.
+        visitor = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        found["warm_first_visit_s"] = {}
+        for address in dict.fromkeys(c.page for c in controls):
+            start = time.perf_counter()
+            visitor.goto(f"{base}/{address}")
+            server.wait_until_rendered(visitor, 240_000)
+            visitor.evaluate(PAINTED)
+            found["warm_first_visit_s"][address or "overview"] = time.perf_counter() - start
         chromium.close()
     return found
 
@@ -338,6 +348,10 @@ def tables(found: dict) -> str:
         for (where, control), message in found["errors"].items():
             if where == page:
                 lines.append(f"| {control} | not measured: {message} | | | | | | |")
+    warm = found.get("warm_first_visit_s", {})
+    if warm:
+        lines.append("\nA second visitor's first visits on the warm server: "
+                     + ", ".join(f"{page} {seconds:.2f} s" for page, seconds in warm.items()))
     return "\n".join(lines)
 
 
