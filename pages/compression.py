@@ -30,78 +30,94 @@ if not available_k:
 all_codecs = cached.codecs(dataset_name)
 
 # ---------------------------------------------------------------- 1 · code size and what it saves
-controls, numbers = st.columns([2, 5], gap="large")
-with controls:
-    k = st.select_slider("Code size k (numbers per image)", available_k,
-                         key=ui.url_key("compression_k", "k", 16 if 16 in available_k else available_k[-1],
-                                        available_k, int),
-                         help="The same k is used by the AE, the VAE and PCA, so the comparison is like for like.")
-    seed_key = ui.url_key("compression_seed", "batch", 0, range(10_000), int)
-    seed_col, shuffle_col = st.columns(2, vertical_alignment="bottom")
-    if shuffle_col.button("🎲 Shuffle", key="compression_reshuffle", width="stretch",
-                          help="Draw 8 other test images."):
-        st.session_state[seed_key] = int(np.random.default_rng().integers(10_000))
-    seed = int(seed_col.number_input("Test batch #", 0, 9_999, step=1, key=seed_key,
-                                     help="Each number picks a fixed set of 8 test images; share the link to "
-                                          "show the same ones."))
-sizes = cached.png_sizes(dataset_name, seed)
-code_size = compression.code_bytes(k)
-with numbers:
-    pixels_col, code_col, ratio_col, bytes_col, png_col = st.columns(5)
-    pixels_col.metric("Pixels", f"{ds.n_pixels}", help="Numbers in one image: one per pixel.")
-    code_col.metric("Code", f"{k}", help="Numbers in its code z.")
-    ratio_col.metric("Fewer numbers", f"{compression.value_ratio(ds.image_shape, k):.0f}x")
-    bytes_col.metric("Code bytes", f"{code_size} B", help=f"{k} numbers stored as 16-bit floats, 2 bytes each. "
-                                                          "Every error on this page is measured after that rounding.")
-    png_col.metric("PNG bytes", f"{np.median(sizes):.0f} B",
-                   help=f"The 8 images below as lossless PNG files (Pillow, optimised): {min(sizes)}-{max(sizes)} "
-                        "bytes; the median is shown.")
-    st.caption(f"The code is **{np.median(sizes) / code_size:.0f}x smaller** than a typical test image's PNG. It is "
-               "lossy, though, and only means something to a receiver that already holds the decoder "
-               "(see the last section).")
+K_DRAWN = "compression_k_drawn"  # the k that the sections below this fragment were drawn with
 
-# ---------------------------------------------------------------- 2 · reconstructions
-st.subheader(f"What comes back from {k} numbers")
-shown = cached.batch(dataset_name, k, seed)
-vmax = shown.error_scale
-# Each row goes out as one finished PNG (cached): eight separate images cost about 5 ms each to encode on every
-# rerun, and Streamlit's default JPEG would smear the very pixels this page measures.
-pictures = cached.batch_pictures(dataset_name, k, seed)
-label_col, image_col = st.columns([1, 7])
-label_col.markdown("**Original**")
-image_col.image(pictures["original"], output_format="PNG",
-                caption=" · ".join(f"#{i} ({ds.classes[y]})" for i, y in zip(shown.indices, shown.labels)))
-for result in shown.results:
+
+@st.fragment
+def code_size_and_batch() -> tuple[int, int]:
+    """Sections 1 and 2: the code size, the test batch and its reconstructions; returns k and its bytes."""
+    controls, numbers = st.columns([2, 5], gap="large")
+    with controls:
+        k = st.select_slider("Code size k (numbers per image)", available_k,
+                             key=ui.url_key("compression_k", "k", 16 if 16 in available_k else available_k[-1],
+                                            available_k, int),
+                             help="The same k is used by the AE, the VAE and PCA, so the comparison is like for like.")
+        seed_key = ui.url_key("compression_seed", "batch", 0, range(10_000), int)
+        seed_col, shuffle_col = st.columns(2, vertical_alignment="bottom")
+        if shuffle_col.button("🎲 Shuffle", key="compression_reshuffle", width="stretch",
+                              help="Draw 8 other test images."):
+            st.session_state[seed_key] = int(np.random.default_rng().integers(10_000))
+        seed = int(seed_col.number_input("Test batch #", 0, 9_999, step=1, key=seed_key,
+                                         help="Each number picks a fixed set of 8 test images; share the link to "
+                                              "show the same ones."))
+    # Every section below depends on k, so moving it reruns the page; the batch controls rerun only this part.
+    drawn, st.session_state[K_DRAWN] = st.session_state.get(K_DRAWN, k), k
+    if k != drawn:
+        st.rerun()
+    sizes = cached.png_sizes(dataset_name, seed)
+    code_size = compression.code_bytes(k)
+    with numbers:
+        pixels_col, code_col, ratio_col, bytes_col, png_col = st.columns(5)
+        pixels_col.metric("Pixels", f"{ds.n_pixels}", help="Numbers in one image: one per pixel.")
+        code_col.metric("Code", f"{k}", help="Numbers in its code z.")
+        ratio_col.metric("Fewer numbers", f"{compression.value_ratio(ds.image_shape, k):.0f}x")
+        bytes_col.metric("Code bytes", f"{code_size} B",
+                         help=f"{k} numbers stored as 16-bit floats, 2 bytes each. Every error on this page is "
+                              "measured after that rounding.")
+        png_col.metric("PNG bytes", f"{np.median(sizes):.0f} B",
+                       help=f"The 8 images below as lossless PNG files (Pillow, optimised): {min(sizes)}-{max(sizes)} "
+                            "bytes; the median is shown.")
+        st.caption(f"The code is **{np.median(sizes) / code_size:.0f}x smaller** than a typical test image's PNG. "
+                   "It is lossy, though, and only means something to a receiver that already holds the decoder "
+                   "(see the last section).")
+
+    # ---------------------------------------------------------------- 2 · reconstructions
+    st.subheader(f"What comes back from {k} numbers")
+    shown = cached.batch(dataset_name, k, seed)
+    vmax = shown.error_scale
+    # Each row goes out as one finished PNG (cached): eight separate images cost about 5 ms each to encode on every
+    # rerun, and Streamlit's default JPEG would smear the very pixels this page measures.
+    pictures = cached.batch_pictures(dataset_name, k, seed)
     label_col, image_col = st.columns([1, 7])
-    label_col.markdown(f"**{result.method}**  \n`{result.name}`")
-    image_col.image(pictures[result.method], output_format="PNG")
-    label_col, image_col = st.columns([1, 7])
-    label_col.caption(f"{result.method} error")
-    image_col.image(pictures[f"{result.method} error"], output_format="PNG",
-                    caption=f"{result.method}: MSE {result.mse.mean():.4f} · PSNR {result.psnr.mean():.1f} dB · "
-                            f"SSIM {result.ssim.mean():.3f} (means of the 8)")
-st.caption(f"Error maps show |original − reconstruction| per pixel on one shared scale (black 0, yellow "
-           f"{vmax:.2f}), so brighter means worse for every method alike.")
-summary = shown.summary()
-table_col, note_col = st.columns([3, 2], gap="large")
-table_col.dataframe(summary[["method", "model", "mse", "psnr", "ssim"]], hide_index=True, width="stretch",
-                    column_config={"mse": st.column_config.NumberColumn("MSE ↓", format="%.4f"),
-                                   "psnr": st.column_config.NumberColumn("PSNR (dB) ↑", format="%.1f"),
-                                   "ssim": st.column_config.NumberColumn("SSIM ↑", format="%.3f")})
-by_method = summary.set_index("method")
-if "AE" in by_method.index:
-    batch_ratio = by_method.loc["AE", "mse"] / by_method.loc["PCA", "mse"]
-    note_col.markdown(f"On these {len(shown.indices)} images the AE's error is **{batch_ratio:.2f}x** PCA's with "
-                      f"the same {k} numbers. SSIM compares local structure (1 is identical); PSNR turns MSE into "
-                      "decibels (higher is better).")
-left, right = st.columns(2)
-# Downloads are built only when clicked (a callable), so reruns don't pay for files nobody asked for.
-left.download_button("⬇️ Images (PNG)", lambda: charts.batch_grid_png(shown),
-                     file_name=f"compression_{dataset_name}_k{k}_batch{seed}.png", mime="image/png",
-                     key="compression_grid_download", width="stretch")
-right.download_button("⬇️ Scores per image (CSV)", lambda: shown.per_image().to_csv(index=False).encode(),
-                      file_name=f"compression_{dataset_name}_k{k}_batch{seed}.csv", mime="text/csv",
-                      key="compression_scores_download", width="stretch")
+    label_col.markdown("**Original**")
+    image_col.image(pictures["original"], output_format="PNG",
+                    caption=" · ".join(f"#{i} ({ds.classes[y]})" for i, y in zip(shown.indices, shown.labels)))
+    for result in shown.results:
+        label_col, image_col = st.columns([1, 7])
+        label_col.markdown(f"**{result.method}**  \n`{result.name}`")
+        image_col.image(pictures[result.method], output_format="PNG")
+        label_col, image_col = st.columns([1, 7])
+        label_col.caption(f"{result.method} error")
+        image_col.image(pictures[f"{result.method} error"], output_format="PNG",
+                        caption=f"{result.method}: MSE {result.mse.mean():.4f} · PSNR {result.psnr.mean():.1f} dB · "
+                                f"SSIM {result.ssim.mean():.3f} (means of the 8)")
+    st.caption(f"Error maps show |original − reconstruction| per pixel on one shared scale (black 0, yellow "
+               f"{vmax:.2f}), so brighter means worse for every method alike.")
+    summary = shown.summary()
+    table_col, note_col = st.columns([3, 2], gap="large")
+    table_col.dataframe(summary[["method", "model", "mse", "psnr", "ssim"]], hide_index=True, width="stretch",
+                        column_config={"mse": st.column_config.NumberColumn("MSE ↓", format="%.4f"),
+                                       "psnr": st.column_config.NumberColumn("PSNR (dB) ↑", format="%.1f"),
+                                       "ssim": st.column_config.NumberColumn("SSIM ↑", format="%.3f")})
+    by_method = summary.set_index("method")
+    if "AE" in by_method.index:
+        batch_ratio = by_method.loc["AE", "mse"] / by_method.loc["PCA", "mse"]
+        note_col.markdown(f"On these {len(shown.indices)} images the AE's error is **{batch_ratio:.2f}x** PCA's with "
+                          f"the same {k} numbers. SSIM compares local structure (1 is identical); PSNR turns MSE into "
+                          "decibels (higher is better).")
+    left, right = st.columns(2)
+    # Downloads are built only when clicked (a callable), so reruns don't pay for files nobody asked for.
+    left.download_button("⬇️ Images (PNG)", lambda: charts.batch_grid_png(shown),
+                         file_name=f"compression_{dataset_name}_k{k}_batch{seed}.png", mime="image/png",
+                         key="compression_grid_download", width="stretch")
+    right.download_button("⬇️ Scores per image (CSV)", lambda: shown.per_image().to_csv(index=False).encode(),
+                          file_name=f"compression_{dataset_name}_k{k}_batch{seed}.csv", mime="text/csv",
+                          key="compression_scores_download", width="stretch")
+    ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
+    return k, code_size
+
+
+k, code_size = code_size_and_batch()
 
 # ---------------------------------------------------------------- 3 · rate-distortion
 st.subheader("Error against code size, on the whole test split")

@@ -94,8 +94,9 @@ def explore() -> None:
         if table is None:
             table, shown = cached.accuracy_curves(dataset_name, REFERENCE, k, budgets, compute=True), REFERENCE
         marked = (result.n_labels, result.accuracy) if shown == classifier else None
-        st.altair_chart(features_charts.accuracy_chart(
-            table, f"{features.CLASSIFIERS[shown]}: accuracy against labels", marked), width="stretch")
+        title = f"{features.CLASSIFIERS[shown]}: accuracy against labels"
+        st.vega_lite_chart(cached.accuracy_spec(dataset_name, shown, k, budgets, table, title, marked),
+                           width="stretch")
         if shown != classifier:
             note, button = st.columns([3, 1], vertical_alignment="center")
             note.caption(f"These curves are for {features.CLASSIFIERS[REFERENCE]}, which is quick to compute. "
@@ -114,12 +115,11 @@ def explore() -> None:
     matrix_col, view_col = st.columns([2, 3], gap="large")
     wrong = features.misclassified(result)
     with matrix_col:
-        st.altair_chart(features_charts.confusion_chart(result.confusion, ds.classes), width="stretch")
+        st.vega_lite_chart(cached.confusion_spec(result.confusion, ds.classes), width="stretch")
         st.caption(f"{len(wrong)} of {len(ds.y_test):,} test images misclassified. Rows are the true digit, "
                    "columns the prediction: off-diagonal cells are the confusions.")
     with view_col:
-        points, description = cached.projection(dataset_name, feature_set)
-        figure = features_charts.misclassified_map(points, ds.y_test.numpy(), ds.classes, result.predictions, wrong)
+        figure, description = cached.misclassified_map(dataset_name, feature_set, result.predictions, wrong)
         st.plotly_chart(figure, width="stretch", key="features_map")
         st.caption(f"Test images in the {name} feature space ({description}), coloured by their true class. "
                    "Black crosses mark the misclassified ones: mostly where two classes meet.")

@@ -272,7 +272,6 @@ sixteen()
 
 # ---------------------------------------------------------------- 6 · watch the space form
 st.subheader("6 · Watch the space form")
-EPOCH_KEY = "latent_watch_epoch"
 
 
 @st.fragment
@@ -292,25 +291,24 @@ def watch() -> None:
     if not wanted:
         st.info(f"No {view} models were recorded for this dataset.")
         return
-    shown = figures.shown_epochs(max(len(found[name].epochs) - 1 for name in wanted))  # the charts' frames
-    if st.session_state.get(EPOCH_KEY) not in shown:
-        st.session_state[EPOCH_KEY] = shown[-1]
-    epoch = st.select_slider("Epoch", shown, key=EPOCH_KEY,
-                      help="Drag to any point of training. The ▶ Play button under each chart replays the "
-                           "epochs in the browser, from the shown one on.")
+    # The charts' own slider and ▶ Play scrub the epochs in the browser: a server-side scrubber re-sent both
+    # 41-frame animations (about 475 kB) on every move, since a figure opened at another epoch is another spec.
     for column, name in zip(st.columns(len(wanted), gap="large"), wanted):
         snap = found[name]
-        at = min(epoch, len(snap.epochs) - 1)
+        last = len(snap.epochs) - 1
         with column:
-            loss = snap.loss[at]
-            column.metric(f"{name} training loss at epoch {at}", "untrained" if at == 0 else f"{loss:.4f}",
-                          None if at == 0 else f"{loss - snap.loss[1]:+.4f} since epoch 1", delta_color="inverse",
-                          help=f"Mean training loss of that epoch: {cached.training_loss_words(dataset_name, name)} "
-                               "per pixel (a VAE adds its KL term, so its numbers run higher).")
-            st.plotly_chart(cached.training_spec(dataset_name, name, at), width="stretch",
+            column.metric(f"{name} training loss after {last} epochs", "untrained" if last == 0 else
+                          f"{snap.loss[last]:.4f}", None if last == 0 else f"{snap.loss[last] - snap.loss[1]:+.4f} "
+                          "since epoch 1", delta_color="inverse",
+                          help=f"Mean training loss of the last epoch: "
+                               f"{cached.training_loss_words(dataset_name, name)} per pixel (a VAE adds its KL "
+                               "term, so its numbers run higher). The chart's title gives the loss of the epoch "
+                               "it shows.")
+            st.plotly_chart(cached.training_spec(dataset_name, name), width="stretch",
                             key=f"latent_watch_{name}", config={"displayModeBar": False})
     first = next(iter(found.values()))
     st.caption(
+        "Drag a chart's slider to any point of training, or press ▶ Play under it to replay the epochs. "
         f"The same {len(first.indices):,} test digits, encoded by each model before training (epoch 0) and after "
         "every pass over the training images. At first the untrained encoder crams every digit into one tiny "
         "clump (read the axes: a few hundredths wide) where the classes overlap. Within a few epochs the clump "

@@ -41,13 +41,40 @@ def accuracy_chart(table: pd.DataFrame, title: str = "", marked: tuple[int, floa
     return alt.layer(*layers, title=title).properties(height=330)  # all of it: title, axes and plot
 
 
-def confusion_chart(confusion: np.ndarray, classes: list[str]) -> alt.Chart:
-    """Counts of true class (rows) against predicted class (columns), the diagonal being the correct ones."""
+def ring_setting(ringed: dict, marked: tuple[int, float]) -> dict:
+    """vega_spec(accuracy_chart(table, title, marked)) from the spec of any other ring: altair takes ~100 ms."""
+    layers = list(ringed["layer"])
+    layers[-1] = {**layers[-1], "data": {"values": [{"n_labels": marked[0], "accuracy": marked[1],
+                                                      "what": "your setting"}]}}
+    return {**ringed, "layer": layers}
+
+
+def _confusion_frame(confusion: np.ndarray, classes: list[str]) -> pd.DataFrame:
     n = len(classes)
     frame = pd.DataFrame({"true": np.repeat(classes, n), "predicted": np.tile(classes, n),
                           "count": np.asarray(confusion).ravel()})
     frame["share"] = frame["count"] / np.maximum(np.asarray(confusion).sum(axis=1).repeat(n), 1)
     frame["correct"] = frame["true"] == frame["predicted"]
+    return frame
+
+
+def confusion_spec(template: dict, confusion: np.ndarray, classes: list[str]) -> dict:
+    """confusion_chart(confusion, classes) as a Vega-Lite spec: the template's marks with this matrix's cells.
+
+    template: vega_spec(confusion_chart(<any matrix>, classes)). Altair's checks of a new chart cost ~100 ms.
+    """
+    counts = np.asarray(confusion)
+    totals = np.maximum(counts.sum(axis=1), 1)
+    # The same rows, in the same order and types, as altair writes for _confusion_frame (a test checks it).
+    values = [{"true": true, "predicted": predicted, "count": int(counts[i, j]),
+               "share": float(counts[i, j] / totals[i]), "correct": i == j}
+              for i, true in enumerate(classes) for j, predicted in enumerate(classes)]
+    return {**template, "data": {"values": values}}
+
+
+def confusion_chart(confusion: np.ndarray, classes: list[str]) -> alt.Chart:
+    """Counts of true class (rows) against predicted class (columns), the diagonal being the correct ones."""
+    frame = _confusion_frame(confusion, classes)
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", sort=classes, title="predicted class", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
         y=alt.Y("true:N", sort=classes, title="true class", axis=alt.Axis(labelOverlap=False)))
@@ -79,4 +106,23 @@ def misclassified_map(points: np.ndarray, labels: np.ndarray, classes: list[str]
                                      highlight=points[wrong], highlight_name="misclassified", height=height)
     # Small crosses rather than the default large diamonds: there can be a hundred mistakes or more.
     figure.update_traces(marker={"size": 2, "symbol": "x", "line": {"width": 0}}, selector={"name": "misclassified"})
+    return figure
+
+
+def move_mistakes(figure: go.Figure, points: np.ndarray, labels: np.ndarray, classes: list[str],
+                  predictions: np.ndarray, wrong: np.ndarray) -> go.Figure:
+    """Put another evaluation's predictions and crosses into a misclassified_map of the same points, in place.
+
+    Only the hover and the crosses change between label budgets; building the figure anew costs ~50 ms. The figure
+    must have been built with crosses (wrong non-empty) and be given some again: without them the cloud is denser.
+    """
+    labels = np.asarray(labels)
+    members = [labels == c for c in range(len(classes)) if (labels == c).any()]
+    crosses = points[wrong]
+    with figure.batch_update():
+        for trace, chosen in zip(figure.data, members, strict=False):
+            trace.customdata = np.column_stack([np.asarray(predictions)[chosen]])
+        figure.data[-1].update(x=crosses[:, 0], y=crosses[:, 1], z=crosses[:, 2],
+                               mode="markers+text" if len(crosses) == 1 else "markers",
+                               text=[figure.data[-1].name] * len(crosses))
     return figure

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+import pyarrow
+
 from dashboard import features
+from dashboard.app.cached import features as cached
+from dashboard.core import data
+from dashboard.viz import features_charts
+from dashboard.viz.compression_charts import vega_spec
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
 from tests.harness.inputs import digit_png
@@ -84,3 +92,29 @@ def test_digits_and_a_shared_link_with_a_junk_value():
     app.select_slider(key="features_budget").set_value(features.ALL).run()
     assert_no_exception(app)
     assert metric(app, "Labels used") == "1,438"
+
+
+def test_charts_after_a_budget_change_equal_new_ones():
+    """The page reuses chart marks and its 3D figure between clicks; what it sends must equal freshly built charts."""
+    app = open_page("features", query={"dataset": "digits"})
+    for budget in (100, 50):
+        app.select_slider(key="features_budget").set_value(budget).run()
+        assert_no_exception(app)
+    ds = data.load("digits")
+    result = features.evaluate("digits", "ae-16", "logistic", 50, 0)
+    specs = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
+    table = cached.accuracy_curves("digits", "logistic", 16, features.budgets_for("digits"), compute=False)
+    title = f"{features.CLASSIFIERS['logistic']}: accuracy against labels"
+    chart = features_charts.accuracy_chart(table, title, (result.n_labels, result.accuracy))
+    assert json.loads(json.dumps(vega_spec(chart)))["layer"] == next(s for s in specs if s["title"] == title)["layer"]
+    confusion = json.loads(json.dumps(vega_spec(features_charts.confusion_chart(result.confusion, ds.classes))))
+    element = next(c for c in app.get("vega_lite_chart") if json.loads(c.proto.spec)["title"] == confusion["title"])
+    assert json.loads(element.proto.spec)["layer"] == confusion["layer"]
+    # Streamlit sends a chart's top-level data as an Arrow table beside the spec: the altair chart's cells.
+    cells = pyarrow.ipc.open_stream(element.proto.data.data).read_pandas().to_dict("records")
+    assert json.loads(json.dumps(cells)) == confusion["data"]["values"]
+    points, _ = cached.projection.__wrapped__("digits", "ae-16")
+    fresh = features_charts.misclassified_map(points, ds.y_test.numpy(), ds.classes, result.predictions,
+                                              features.misclassified(result))
+    shown = next(json.loads(c.proto.spec) for c in app.get("plotly_chart"))
+    assert shown["data"] == json.loads(fresh.to_json())["data"]

@@ -6,11 +6,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import features
 from dashboard.core import artifacts, data, threads, zoo
+from dashboard.viz import features_charts as charts
 from dashboard.viz import plots
+from dashboard.viz.compression_charts import vega_spec  # inline data: Streamlit converts named datasets to Arrow
 
 # The build stores this classifier's results (the page's reference curves, always shown) for the first label draw.
 STORED_CLASSIFIER = "logistic"
@@ -116,6 +119,55 @@ def accuracy_curves(dataset: str, classifier: str, k: int, budgets: list[int | s
     return table
 
 
+# Charts go as finished Vega-Lite specs: altair's checks of a new chart cost ~100 ms, and between clicks only the
+# data changes (the ring of the user's setting, the confusion counts), so the marks are built once.
+@st.cache_data(show_spinner=False, max_entries=64)
+def _accuracy_spec(dataset: str, classifier: str, k: int, budgets: tuple, title: str, ringed: bool,
+                   _table: pd.DataFrame) -> dict:
+    # Keyed by what fixes the table (hashing the table itself costs more than the rest of this).
+    return vega_spec(charts.accuracy_chart(_table, title, (1, 0.0) if ringed else None))
+
+
+def accuracy_spec(dataset: str, classifier: str, k: int, budgets: list, table: pd.DataFrame, title: str,
+                  marked: tuple[int, float] | None) -> dict:
+    """vega_spec(accuracy_chart(table, title, marked)) of accuracy_curves(dataset, classifier, k, budgets)."""
+    base = _accuracy_spec(dataset, classifier, k, tuple(budgets), title, marked is not None, table)
+    return base if marked is None else charts.ring_setting(base, marked)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _confusion_template(classes: tuple[str, ...]) -> dict:
+    return vega_spec(charts.confusion_chart(np.eye(len(classes), dtype=int), list(classes)))
+
+
+def confusion_spec(confusion: np.ndarray, classes: list[str]) -> dict:
+    """vega_spec(confusion_chart(confusion, classes)), the chart's marks built once per class list."""
+    return charts.confusion_spec(_confusion_template(tuple(classes)), confusion, classes)
+
+
+MAPS_KEPT = 4  # 3D maps a session keeps (the last feature sets it looked at): moving between k reuses them
+
+
+def misclassified_map(dataset: str, feature_set: str, predictions: np.ndarray, wrong: np.ndarray
+                      ) -> tuple[go.Figure, str]:
+    """The session's 3D map of a feature set's test points with this evaluation's mistakes, and its description.
+
+    A session keeps its figures and moves the crosses in place (a few ms; a new figure validates ~1000 points for
+    ~50 ms). Each session holds its own, so no two visitors share a mutable figure.
+    """
+    points, description = projection(dataset, feature_set)
+    ds = data.load(dataset)
+    labels = ds.y_test.numpy()
+    held: dict = st.session_state.setdefault("features_maps", {})
+    figure = held.pop((dataset, feature_set), None)
+    if figure is None or not len(wrong) or len(figure.data) == len(np.unique(labels)):  # crosses come and go
+        figure = charts.misclassified_map(points, labels, ds.classes, predictions, wrong)
+    else:
+        charts.move_mistakes(figure, points, labels, ds.classes, predictions, wrong)
+    held[(dataset, feature_set)] = figure  # last in the dict: the most recently used
+    for stale in list(held)[:-MAPS_KEPT]:
+        del held[stale]
+    return figure, description
 
 
 def precompute(dataset: str) -> None:

@@ -141,15 +141,15 @@ def snapshots(dataset: str, model_name: str) -> snapshot_files.Snapshots | str:
 
 
 # A Figure, not a dict: st.plotly_chart validates a dict on every send (0.5 s for 41 frames), a Figure only once.
-@st.cache_resource(show_spinner=False, max_entries=256)
-def training_spec(dataset: str, model_name: str, start: int) -> go.Figure:
-    """The snapshot animation of one model, opened at epoch start (shared read-only by every session)."""
+# It opens at the last epoch whatever the visitor does, so every rerun sends it by reference (no bytes).
+@st.cache_resource(show_spinner=False, max_entries=64)
+def training_spec(dataset: str, model_name: str) -> go.Figure:
+    """The snapshot animation of one model, opened at its last epoch (shared read-only by every session)."""
     found = snapshots(dataset, model_name)
     ds = ui.dataset(dataset)
     epochs = figures.shown_epochs(len(found.epochs) - 1)
-    start = min(epochs, key=lambda e: abs(e - start))
     spec = figures.training_figure(found.codes, ds.y_test.numpy()[found.indices], ds.classes, found.loss, epochs,
-                                   start, model_name, height=460 if found.codes.shape[2] >= 3 else 420)
+                                   epochs[-1], model_name, height=460 if found.codes.shape[2] >= 3 else 420)
     return go.Figure(spec)
 
 
