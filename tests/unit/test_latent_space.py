@@ -141,3 +141,24 @@ def test_payload_is_json_and_small_enough(maps):
     assert total <= 1.5e6
     marks = figures.marks_payload("vae", pin=(0.1, 0.2), own=np.array([1.0, 2.0]), sigma=np.array([0.3, 0.4]))
     assert len(json.dumps(marks)) < 300  # a click or a drawing re-sends only this
+
+
+def test_the_shared_training_figure_sends_what_a_plain_figure_of_the_spec_sends():
+    """Its arrays are stored as base64 typed arrays (cheaper to copy per send): the JSON must not change."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from plotly.tools import return_figure_from_figure_or_data
+
+    from dashboard.app import ui
+    from dashboard.app.cached import latent_space as cached
+
+    found = cached.snapshots("digits", "ae-2")
+    ds = ui.dataset("digits")
+    epochs = figures.shown_epochs(len(found.epochs) - 1)
+    spec = figures.training_figure(found.codes, ds.y_test.numpy()[found.indices], ds.classes, found.loss, epochs,
+                                   epochs[-1], "ae-2", height=420)
+
+    def sent(figure) -> dict:  # what st.plotly_chart puts in its message
+        return json.loads(pio.to_json(return_figure_from_figure_or_data(figure, True), validate=False))
+
+    assert sent(cached.training_spec.__wrapped__("digits", "ae-2")) == sent(go.Figure(spec))

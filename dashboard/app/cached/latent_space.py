@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
+from _plotly_utils.utils import convert_to_base64
 
 from dashboard import latent_space
 from dashboard.app import ui
@@ -141,7 +142,9 @@ def snapshots(dataset: str, model_name: str) -> snapshot_files.Snapshots | str:
 
 
 # A Figure, not a dict: st.plotly_chart validates a dict on every send (0.5 s for 41 frames), a Figure only once.
-# It opens at the last epoch whatever the visitor does, so every rerun sends it by reference (no bytes).
+# It opens at the last epoch whatever the visitor does, so every rerun sends it by reference (no bytes). Its arrays
+# are already plotly's base64 typed arrays, the form they are sent in: building the figure then takes 13 ms, not 54,
+# and each rerun's copy for sending 5 ms, not 24 (the JSON is the same; a test checks it).
 @st.cache_resource(show_spinner=False, max_entries=64)
 def training_spec(dataset: str, model_name: str) -> go.Figure:
     """The snapshot animation of one model, opened at its last epoch (shared read-only by every session)."""
@@ -150,6 +153,7 @@ def training_spec(dataset: str, model_name: str) -> go.Figure:
     epochs = figures.shown_epochs(len(found.epochs) - 1)
     spec = figures.training_figure(found.codes, ds.y_test.numpy()[found.indices], ds.classes, found.loss, epochs,
                                    epochs[-1], model_name, height=460 if found.codes.shape[2] >= 3 else 420)
+    convert_to_base64(spec)  # in place: plotly's own step before sending (no public name)
     return go.Figure(spec)
 
 
