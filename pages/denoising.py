@@ -87,7 +87,8 @@ def lab() -> None:
                f"digit and rebuilds it, often as white blobs: {outcome}. The **DAE** has the same design but "
                "learned from noisy inputs with clean targets.")
     st.image(cached.labelled_grid(noise, float(level), seed, config), output_format="PNG")
-    st.download_button("Download this grid (PNG)", cached.grid_download(noise, float(level), seed, config),
+    # A callable: the larger PNG is drawn (and sent) only when the button is clicked, not at every change.
+    st.download_button("Download this grid (PNG)", lambda: cached.grid_download(noise, float(level), seed, config),
                        f"denoising-{noise}-{level:g}.png", "image/png", key="denoising_grid_download")
 
     scores = pd.DataFrame(result.records())
@@ -110,7 +111,7 @@ def lab() -> None:
     with chart_col:
         st.subheader("Where does each method stop working?")
         curve = cached.sweep(noise, config)
-        st.altair_chart(denoising_charts.sweep_chart(curve, level, NOISE_LABELS[noise]), width="stretch")
+        st.vega_lite_chart(cached.sweep_spec(noise, NOISE_LABELS[noise], float(level), config), width="stretch")
         trained_text = ("The green band is the range of this noise the DAE saw in training."
                         if curve.trained is not None else "The DAE never saw this kind of noise in training.")
         st.caption(f"PSNR against noise level on {curve.n_images} test digits. The dashed line is your level. "
@@ -124,8 +125,11 @@ def lab() -> None:
                                      format_func=lambda key: f"{'DAE' if key == 'dae' else 'Plain AE'} "
                                                              f"({shifts[key].model})") or "dae"
         shift = shifts[shown]
-        st.plotly_chart(plots.paired_codes_3d(shift.clean_3d, shift.noisy_3d, view.labels, ds.classes,
-                                              height=380), width="stretch", key=f"denoising_view_{shown}")
+        # Kept per session and refilled in place: a new seed or level moves the points, not the figure's make-up.
+        figure = ui.session_figure(f"_denoising_view_figure_{shown}", dataset_name, lambda: plots.paired_codes_3d(
+            shift.clean_3d, shift.noisy_3d, view.labels, ds.classes, height=380))
+        denoising_charts.refresh_paired_codes(figure, shift.clean_3d, shift.noisy_3d, view.labels, ds.classes)
+        st.plotly_chart(figure, width="stretch", key=f"denoising_view_{shown}")
         st.metric("How far noise moved the codes", f"{shift.mean_shift:.2f}",
                   help="Mean distance from each noisy code to its clean code, divided by the typical "
                        "distance between two different clean digits. Lower means the model ignores the noise.")

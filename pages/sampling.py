@@ -46,28 +46,44 @@ def spread_specs(dataset: str, k: int, components: int, temperature: float) -> l
         reports, ui.dataset(dataset).classes, sampling_figures.SETUP_COLORS)]
 
 
+GRIDS, SCORES, SCORE_NOTE = "sampling_grids", "sampling_scores", "sampling_score_note"  # the fragments' keys
+
+
+def rerun_both() -> None:
+    """A change of k or mixture reruns the grids and the scores; a new seed reruns the grids only."""
+    st.rerun([GRIDS, SCORES])
+
+
+def rerun_grids_and_note() -> None:
+    """A temperature changes the grids and the 'Score at t' button, not the scores until that button is pressed."""
+    st.rerun([GRIDS, SCORE_NOTE])
+
+
 def score_at(temperature: float) -> None:
     st.session_state[SCORED_KEY] = temperature
+    rerun_both()  # the metrics under the grids show the new scores too
 
 
-# ---------------------------------------------------------------- 1 · five samplers, 2 · their scores
-@st.fragment
+# ---------------------------------------------------------------- 1 · five samplers
+# The scores (section 2) do not depend on the seed: a fragment of their own spares each "New samples" click their
+# table and five charts.
+@st.fragment(key=GRIDS)
 def sample_grids() -> None:
     st.subheader("1 · Five ways to draw a code")
     k_col, gmm_col, t_col, seed_col, button_col = st.columns([3, 3, 3, 2, 3], vertical_alignment="bottom")
     k = k_col.select_slider("Code size k", sizes,
                             key=ui.url_key("sampling_k", "k", 16 if 16 in sizes else sizes[-1], sizes, int),
-                            help="The AE and the VAE with this many numbers in the code.")
+                            help="The AE and the VAE with this many numbers in the code.", on_change=rerun_both)
     components = gmm_col.select_slider(
         "Mixture components", COMPONENTS, key=ui.url_key("sampling_components", "gmm", 10, COMPONENTS, int),
         help="How many Gaussians each mixture fits to the AE's or the VAE's codes; about one per digit class suits "
              "these data. "
-             "With 1 it is the single fitted Gaussian again.")
+             "With 1 it is the single fitted Gaussian again.", on_change=rerun_both)
     temperature = t_col.select_slider(
         "Temperature", TEMPERATURES, key=ui.url_key("sampling_temperature", "t", 1.0, TEMPERATURES, float),
         help="Scales each sampler's spread around its centre(s), using the same random draws: 1 is the "
              "distribution as fitted or trained, lower stays near typical codes (cleaner, less varied), higher "
-             "wanders off (more varied, more broken).")
+             "wanders off (more varied, more broken).", on_change=rerun_grids_and_note)
     seed_key = ui.url_key("sampling_seed", "seed", 0, range(10_000), int)
     if button_col.button("🎲 New samples", key="sampling_reseed", width="stretch"):
         st.session_state[seed_key] = (st.session_state[seed_key] + 1) % 10_000
@@ -91,11 +107,22 @@ def sample_grids() -> None:
                 st.metric(f"FID-like at t = {scored_t}", f"{report.frechet:.1f}", closer, delta_color="off",
                           delta_arrow="off", help="Lower is better: how far the samples' features are from real "
                           "test images' (details in section 2). 'x closer' compares with AE + N(0, I).")
-            st.download_button("⬇️ PNG", png, file_name=f"{dataset_name}_{setup.model_name(k)}_{setup.kind}"
-                                                          f"_t{temperature}_seed{seed}.png",
+            # A callable: the file is handed over only when clicked, not registered with every new grid.
+            st.download_button("⬇️ PNG", lambda png=png: png,
+                               file_name=f"{dataset_name}_{setup.model_name(k)}_{setup.kind}_t{temperature}_seed{seed}.png",
                                mime="image/png", key=f"sampling_png_{setup.kind}_{setup.family}")
+    ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
 
-    st.subheader("2 · How good are the samples?")
+
+sample_grids()
+
+
+# ---------------------------------------------------------------- 2 · their scores
+@st.fragment(key=SCORE_NOTE)
+def score_note() -> None:
+    """What the scores were computed on, and the button to score the temperature shown: a fragment of its own
+    inside the scores', so a temperature move redraws this row, not the table and its five charts."""
+    temperature, scored_t = st.session_state["sampling_temperature"], st.session_state[SCORED_KEY]
     card = cached.reference_card(dataset_name)
     note, button = st.columns([4, 1], vertical_alignment="center")
     note.markdown(f"A small reference classifier, trained on the {dataset_name} train split "
@@ -107,6 +134,15 @@ def sample_grids() -> None:
         button.button(f"Score at t = {temperature}", key="sampling_score", width="stretch",
                       help="Scoring takes a few seconds, so it waits for this button.",
                       on_click=score_at, args=(temperature,))
+
+
+@st.fragment(key=SCORES)
+def sample_scores() -> None:
+    k, components = st.session_state["sampling_k"], st.session_state["sampling_components"]
+    scored_t = st.session_state[SCORED_KEY]
+    reports = cached.scores(dataset_name, k, components, scored_t)
+    st.subheader("2 · How good are the samples?")
+    score_note()
     table = pd.DataFrame([{"images": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
                            "classes seen": f"{len(r.class_counts) - r.missing_classes} of {len(r.class_counts)}",
                            "class balance ↑": r.class_entropy} for label, r in reports.items()])
@@ -139,12 +175,12 @@ def sample_grids() -> None:
             f"*towards* N(0, I), but they never fill it evenly, so some prior draws still land where no training "
             f"image went. A mixture fitted to where the codes really are scores **{vae_mixture:.1f}** against the "
             f"prior's **{vae_prior:.1f}**, as Chadebec and Allassonnière found on MNIST (2022). {last}")
-    st.download_button("⬇️ Scores (CSV)", table.to_csv(index=False).encode(),
+    st.download_button("⬇️ Scores (CSV)", lambda: table.to_csv(index=False).encode(),
                        file_name=f"{dataset_name}_sampling_scores_k{k}_t{scored_t}.csv", mime="text/csv",
                        key="sampling_scores_csv")
 
 
-sample_grids()
+sample_scores()
 
 # ---------------------------------------------------------------- 3 · holes in the latent space
 st.subheader("3 · Holes in the latent space")

@@ -106,3 +106,39 @@ def test_digits_and_a_shared_link_with_one_bad_value():
     assert app.button_group(key="sampling_method").value == "slerp"
     assert "trained on the digits train split" in texts(app)
     assert len(fid_metrics(app)) == len(SAMPLERS)
+
+
+def grid_names(app) -> list[str]:
+    """The file names of the five sample grids as served: Streamlit names a media file by a hash of its bytes."""
+    return [image.proto.imgs[0].url.rsplit("/", 1)[-1] for image in app.get("image")][:len(SAMPLERS)]
+
+
+def sweep_names(dataset: str, k: int, seed: int, temperature: float) -> list[str]:
+    """The names the grids had when every temperature of the seed was decoded in one batch and drawn tile by tile."""
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    from dashboard.app.cached import sampling as cached
+    from dashboard.sampling import samplers
+    from dashboard.viz import plots
+
+    names = []
+    for setup in samplers.SETUPS:
+        sweep = samplers.generate_sweep(dataset, setup, k, cached.GRID_SIDE ** 2, samplers.TEMPERATURES, seed,
+                                        cached.DEFAULT_COMPONENTS)
+        png = plots.grid_png(samplers.as_rows(sweep[samplers.TEMPERATURES.index(temperature)], cached.GRID_SIDE),
+                             scale=cached.scale(dataset))
+        names.append(f"{_calculate_file_id(png, 'image/png')}.png")
+    return names
+
+
+def test_new_samples_and_the_temperature_show_the_grids_of_the_whole_sweep():
+    # Only the shown temperature is decoded now: the pictures must be those the full sweep gave.
+    app = open_page("sampling", dataset="digits")
+    app.button(key="sampling_reseed").click().run()
+    assert_no_exception(app)
+    assert app.number_input(key="sampling_seed").value == 1
+    assert grid_names(app) == sweep_names("digits", 16, 1, 1.0)
+    app.select_slider(key="sampling_temperature").set_value(0.5).run()
+    assert_no_exception(app)
+    assert grid_names(app) == sweep_names("digits", 16, 1, 0.5)
+    assert [b.label for b in app.get("download_button")].count("⬇️ PNG") == len(SAMPLERS)

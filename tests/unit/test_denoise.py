@@ -182,3 +182,50 @@ def test_the_default_dae_trained_on_every_noise_type_from_none_to_the_mixed_maxi
     for noise in corrupt.NOISE_TYPES:
         assert denoising.trained_levels(config, noise) == (0.0, corrupt.MIXED_MAX_LEVELS[noise])
     assert denoising.trained_levels(CONFIG, "mask") == (0.0, corrupt.MIXED_MAX_LEVELS["mask"])  # digits: "mixed"
+
+
+def test_the_batched_ssim_equals_scikit_images_per_image_ssim_bit_for_bit(gaussian_comparison, clean):
+    """The table's SSIM column must not move: the stacked filters give metrics.ssim's very floats."""
+    from dashboard.core import metrics
+
+    mnist, _ = denoising.sample_test("mnist-5k", 16, seed=1)  # 28 x 28, a 7-pixel window; digits use 7 as well
+    noisy = corrupt.apply(mnist, "salt-pepper", 0.1, seed=1)
+    assert denoising.ssim(mnist, noisy) == metrics.ssim(mnist, noisy)
+    for image in (gaussian_comparison.noisy, *gaussian_comparison.outputs.values()):
+        assert denoising.ssim(clean, image) == metrics.ssim(clean, image)
+    assert denoising.ssim(clean, clean) == pytest.approx(1.0)
+
+
+def test_refilling_the_code_pairs_figure_gives_the_figure_built_for_them():
+    """The page keeps one 3D figure per session and refills it: it must show what a new one would."""
+    from dashboard.core import data
+    from dashboard.viz import denoising_charts, plots
+
+    classes = data.load(DATASET).classes
+    first, second = (denoising.latent_view("gaussian", 0.5, seed, CONFIG).dae for seed in (0, 1))
+    labels = denoising.latent_view("gaussian", 0.5, 1, CONFIG).labels
+    kept = plots.paired_codes_3d(first.clean_3d, first.noisy_3d,
+                                 denoising.latent_view("gaussian", 0.5, 0, CONFIG).labels, classes, height=380)
+    denoising_charts.refresh_paired_codes(kept, second.clean_3d, second.noisy_3d, labels, classes)
+    built = plots.paired_codes_3d(second.clean_3d, second.noisy_3d, labels, classes, height=380)
+    assert kept.to_json() == built.to_json()
+
+
+def test_the_sweep_spec_is_the_chart_streamlit_would_draw_and_the_download_a_png():
+    """The sweep goes as a cached Vega-Lite dict: the spec st.altair_chart made (no theme); the download is drawn
+    only when clicked, and must still be a PNG of the whole grid."""
+    import io
+
+    import altair as alt
+    from PIL import Image
+
+    from dashboard.app.cached import denoising as cached
+    from dashboard.viz import denoising_charts
+
+    chart = denoising_charts.sweep_chart(cached.sweep("gaussian", CONFIG), 0.3, "Gaussian")
+    with alt.theme.enable("none"):
+        assert cached.sweep_spec("gaussian", "Gaussian", 0.3, CONFIG) == chart.to_dict()
+    png = cached.grid_download("gaussian", 0.3, 0, CONFIG)
+    image = Image.open(io.BytesIO(png))
+    rows = cached.comparison("gaussian", 0.3, 0, CONFIG).rows()
+    assert image.format == "PNG" and image.height > 4 * 8 * len(rows) and image.width > 4 * 8 * len(rows[0])

@@ -25,8 +25,6 @@ def _stored(kind: str, config: denoising.DenoiseConfig, params: dict, compute):
                             compute)
 
 
-
-
 @st.cache_resource(show_spinner="Corrupting test digits and running every method…", max_entries=64)
 def comparison(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> denoising.Comparison:
     params = {"noise": noise, "level": level, "seed": seed, "n_images": denoising.EVAL_IMAGES,
@@ -57,7 +55,17 @@ def labelled_grid(noise: str, level: float, seed: int, config: denoising.Denoise
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def grid_download(noise: str, level: float, seed: int, config: denoising.DenoiseConfig) -> bytes:
+    """The grid for the download button, larger and without headings: drawn only when a visitor clicks it."""
     return plots.grid_png(comparison(noise, level, seed, config).rows(), scale=4)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def sweep_spec(noise: str, noise_label: str, level: float, config: denoising.DenoiseConfig) -> dict:
+    """The sweep chart as a finished Vega-Lite spec: altair builds and checks it in 20-40 ms, on every rerun that
+    draws it, though only the level (the dashed line) ever changes it."""
+    spec = denoising_charts.sweep_chart(sweep(noise, config), level, noise_label).to_dict()
+    spec.pop("config", None)  # altair's default theme (a 300 px view), which st.altair_chart leaves out too
+    return spec
 
 
 def precompute(dataset: str) -> None:

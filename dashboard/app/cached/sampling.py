@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-import torch
 
 from dashboard.core import artifacts, data, threads, zoo
 from dashboard.sampling import quality, samplers
@@ -18,7 +17,7 @@ MAP_SIZES = (2, 3)  # latent sizes of the "holes" maps
 # The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
 CODE = ("dashboard/sampling/samplers.py", "dashboard/sampling/quality.py", "dashboard/core/nets.py",
         "dashboard/core/metrics.py")
-GRID_CODE = (*CODE, "dashboard/viz/plots.py")  # the grids are PNGs drawn by plots.grid_png
+GRID_CODE = (*CODE, "dashboard/viz/sampling_figures.py")  # the grids are PNGs drawn by sample_grid_png
 
 
 def default_k(dataset: str) -> int:
@@ -63,30 +62,25 @@ def fitted(dataset: str, model_name: str, kind: str, components: int) -> sampler
     return _rebuilt(kind, artifacts.stored("sampling.fit", dataset, params, [model_name], CODE, fit))
 
 
-@st.cache_data(show_spinner="Drawing and decoding the samples…", max_entries=64)
-def grid_pngs(dataset: str, label: str, k: int, components: int, seed: int) -> list[bytes]:
-    """The grid as PNG at every temperature, made at once, so that moving the temperature is a lookup."""
-    setup = next(s for s in samplers.SETUPS if s.label == label)
-    sampler = fitted(dataset, setup.model_name(k), setup.kind, components)  # its own spinner when it must fit
-    # samplers.generate_sweep's draws and one decode, from this fit (stored by the build) instead of a new one.
-    codes = torch.cat([sampler.sample(GRID_SIDE ** 2, seed=seed, temperature=t) for t in samplers.TEMPERATURES])
-    images = samplers.decode(zoo.frozen(setup.model_name(k), dataset), codes)  # (T * 36, C, H, W)
-    sweep = images.reshape(len(samplers.TEMPERATURES), GRID_SIDE ** 2, *images.shape[1:])
-    return [plots.grid_png(samplers.as_rows(at_t, GRID_SIDE), scale=scale(dataset)) for at_t in sweep]
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_data(show_spinner=False, max_entries=256)
 def grid_png(dataset: str, label: str, k: int, components: int, seed: int, temperature: float) -> bytes:
-    """One sampler's grid as PNG: the build stores those a first visit shows (seed 0, temperature 1); any other
-    comes with the rest of its sweep."""
-    def draw() -> np.ndarray:
-        png = grid_pngs(dataset, label, k, components, seed)[samplers.TEMPERATURES.index(temperature)]
-        return np.frombuffer(png, np.uint8)
+    """One sampler's grid at one temperature as PNG; the build stores those a first visit shows (seed 0, t 1).
 
-    model_name = next(s for s in samplers.SETUPS if s.label == label).model_name(k)
+    Only the temperature shown is drawn and decoded (36 images, not the 324 of every temperature, most never looked
+    at): a decoder maps each code on its own, so these are the very images the whole sweep's batch gave. Another
+    temperature decodes its own 36 when the slider reaches it.
+    """
+    setup = next(s for s in samplers.SETUPS if s.label == label)
+
+    def draw() -> np.ndarray:
+        sampler = fitted(dataset, setup.model_name(k), setup.kind, components)  # its own spinner when it must fit
+        images = samplers.decode(zoo.frozen(setup.model_name(k), dataset),
+                                 sampler.sample(GRID_SIDE ** 2, seed=seed, temperature=temperature))
+        return np.frombuffer(sampling_figures.sample_grid_png(images, GRID_SIDE, scale(dataset)), np.uint8)
+
     params = {"setup": label, "k": k, "components": components, "seed": seed, "temperature": temperature,
               "side": GRID_SIDE, "scale": scale(dataset)}
-    return artifacts.stored("sampling.grid", dataset, params, [model_name], GRID_CODE, draw).tobytes()
+    return artifacts.stored("sampling.grid", dataset, params, [setup.model_name(k)], GRID_CODE, draw).tobytes()
 
 
 @st.cache_resource(show_spinner="Loading the reference classifier…", max_entries=4)
@@ -149,8 +143,6 @@ def paths(dataset: str, k: int, a: np.ndarray, b: np.ndarray, steps: int, method
     path_scale = scale(dataset) + 1
     return rows, [plots.grid_png([strip], scale=path_scale) for strip in strips], plots.grid_png(strips,
                                                                                                 scale=path_scale)
-
-
 
 
 def precompute(dataset: str) -> None:
