@@ -349,3 +349,25 @@ def test_the_probe_pictures_are_one_row(digits, codecs_by_k):
     example = compression.probe_example(digits, "letter", measured["letter"][0], codecs_by_k[8]["AE"], n=2)
     row = Image.open(io.BytesIO(compression_charts.probe_pictures(example, scale=10)))
     assert row.size == (3 * 80 + 2 * 4, 80)
+
+
+def test_the_shared_3d_figure_sends_what_the_built_figure_sends():
+    """It holds its arrays as base64 typed arrays (cheaper to copy per send): the chart must not change."""
+    import json
+
+    import plotly.io as pio
+    from plotly.tools import return_figure_from_figure_or_data
+
+    from dashboard.app import ui
+    from dashboard.app.cached import compression as cached
+
+    def sent(figure) -> dict:  # what st.plotly_chart puts in its message
+        found = json.loads(pio.to_json(return_figure_from_figure_or_data(figure, True), validate=False))
+        if not found["layout"].get("title"):
+            found["layout"].pop("title", None)  # an empty title: plotly drops it when the figure is rebuilt
+        return found
+
+    view = cached.latent_view.__wrapped__("digits", "AE", 16, "pca")
+    shared, description = cached.latent_figure.__wrapped__("digits", "AE", 16, "pca")
+    assert sent(shared) == sent(compression_charts.latent_figure(view, ui.dataset("digits").classes))
+    assert description == view.description
