@@ -172,12 +172,17 @@ st.subheader("4 · Three numbers: move a point through the code space")
 three_d_models = [name for name in ("ae-3", "vae-3") if name in shipped]
 
 
+def on_slider_grid(value: float) -> float:
+    """A code value on the 3D sliders' 0.05 grid: off the grid, the arrow keys moved the slider nowhere."""
+    return round(float(value) * 20) / 20
+
+
 def jump_to_image(model_name: str, keys: list[str]) -> None:
     """Put the sliders on a random test image's code: a natural place to start exploring from."""
     index = int(np.random.default_rng().integers(len(ds.x_test)))
     code = zoo.codes(model_name, dataset_name, "test")[index]
     for key, value in zip(keys, code):
-        st.session_state[key] = float(round(float(value), 2))
+        st.session_state[key] = on_slider_grid(value)
     st.session_state["latent_3d_from"] = index
 
 
@@ -193,7 +198,7 @@ def three_d() -> None:
     keys = [f"latent_3d_{model_name}_z{i + 1}" for i in range(3)]
     start = zoo.codes(model_name, dataset_name, "test")[0]
     for key, value in zip(keys, start):
-        st.session_state.setdefault(key, float(round(float(value), 2)))
+        st.session_state.setdefault(key, on_slider_grid(value))
     plot_col, control_col = st.columns([3, 2], gap="large")
     with control_col:
         for i, key in enumerate(keys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 import threading
@@ -32,8 +33,12 @@ _applied: list[dict[int, int]] = []
 _after_last_trim: list[int] = []  # resident bytes just after the last trim
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (the only one with these knobs); None on macOS, Windows or musl."""
+    """The C library when it is glibc (the only one with these knobs); None on macOS, Windows or musl.
+
+    Looked up once: find_library runs `ldconfig -p` in a subprocess, which cost tens of ms on every script run.
+    """
     if not sys.platform.startswith("linux"):
         return None
     try:

@@ -214,7 +214,7 @@ CONTROLS = [
     Control("sampling", "🎲 New samples", _button("🎲 New samples")),
     Control("latent-space", "3D view z1", _slider("z1", "R")),
     Control("latent-space", "direction 1", _slider("Direction 1", "R")),
-    Control("latent-space", "training epoch", _slider("Epoch", "LR")),  # it starts at the last epoch
+    Control("latent-space", "code size view", _choice("Code size", ("3 numbers", "2 numbers"))),
     Control("models", "model card", _selectbox("Model card", ("ae-8", "ae-16"))),
     Control("quiz", "questions round", _choice("Questions", (r"~All \d+ questions", r"~Short round · \d+"))),
     Control("tour", "next / back", _buttons("Next →", "← Back")),
