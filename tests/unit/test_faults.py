@@ -62,7 +62,7 @@ def test_missing_checkpoint_is_not_listed_and_pages_carry_on(models_copy):
 def test_read_only_models_folder_still_serves_and_trains(models_copy):
     for path in [models_copy, *models_copy.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
-    before = {p.name: p.read_bytes() for p in (models_copy / "digits").iterdir()}
+    before = {str(p): p.read_bytes() for p in (models_copy / "digits").rglob("*") if p.is_file()}
     try:
         app = open_page("models", dataset="digits")
         assert_no_exception(app)
@@ -70,7 +70,7 @@ def test_read_only_models_folder_still_serves_and_trains(models_copy):
         [b for b in app.button if b.label == "Train"][0].click().run()
         assert_no_exception(app)
         assert "Your models" in texts(app)
-        assert {p.name: p.read_bytes() for p in (models_copy / "digits").iterdir()} == before
+        assert {str(p): p.read_bytes() for p in (models_copy / "digits").rglob("*") if p.is_file()} == before
     finally:
         for path in [models_copy, *models_copy.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
