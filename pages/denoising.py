@@ -128,7 +128,7 @@ def lab() -> None:
         # Kept per session and refilled in place: a new seed or level moves the points, not the figure's make-up.
         figure = ui.session_figure(f"_denoising_view_figure_{shown}", dataset_name, lambda: plots.paired_codes_3d(
             shift.clean_3d, shift.noisy_3d, view.labels, ds.classes, height=380))
-        denoising_charts.refresh_paired_codes(figure, shift.clean_3d, shift.noisy_3d, view.labels, ds.classes)
+        plots.refresh_paired_codes(figure, shift.clean_3d, shift.noisy_3d, view.labels, ds.classes)
         st.plotly_chart(figure, width="stretch", key=f"denoising_view_{shown}")
         st.metric("How far noise moved the codes", f"{shift.mean_shift:.2f}",
                   help="Mean distance from each noisy code to its clean code, divided by the typical "

@@ -18,26 +18,17 @@ from dashboard.core import checkpoints, data, nets, runtime, zoo
 OPSET = 17
 
 
-class _Encoder(nn.Module):
-    """The graph's whole job is encode (for a VAE the posterior mean), so the export traces only that."""
+class _Half(nn.Module):
+    """One half of an autoencoder as its own graph: encode (for a VAE the posterior mean) or decode (with its
+    sigmoid), so both runtimes hand pages the same codes and images in [0, 1]."""
 
-    def __init__(self, model: nets.Autoencoder):
+    def __init__(self, model: nets.Autoencoder, method: str):
         super().__init__()
         self.model = model
+        self.method = method
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(images)
-
-
-class _Decoder(nn.Module):
-    """decode with its sigmoid, so both runtimes hand pages images in [0, 1]."""
-
-    def __init__(self, model: nets.Autoencoder):
-        super().__init__()
-        self.model = model
-
-    def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.model.decode(codes)
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        return getattr(self.model, self.method)(values)
 
 
 def graph_bytes(module: nn.Module, example: torch.Tensor, graph: str) -> bytes:
@@ -67,7 +58,7 @@ def export(name: str, dataset: str = data.DEFAULT_DATASET, folder: Path | str | 
     card = zoo.read_card(name, dataset)
     model = zoo.load(name, dataset)
     examples = {"encoder": torch.zeros(1, *model.config.image_shape), "decoder": torch.zeros(1, model.latent_dim)}
-    modules = {"encoder": _Encoder(model), "decoder": _Decoder(model)}
+    modules = {"encoder": _Half(model, "encode"), "decoder": _Half(model, "decode")}
     entries = {}
     for graph in runtime.GRAPHS:
         payload = graph_bytes(modules[graph], examples[graph], graph)

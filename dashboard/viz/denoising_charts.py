@@ -1,18 +1,15 @@
-"""Denoising figures: column headings for the side-by-side grid, PSNR against noise level, the 3D code pairs."""
+"""Denoising figures: column headings for the side-by-side grid and PSNR against noise level."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from dashboard.viz import plots
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
     from dashboard.denoising import Sweep
 
 
@@ -45,23 +42,3 @@ def sweep_chart(curve: Sweep, level: float, noise_label: str, height: int = 300)
 def short_name(label: str) -> str:
     """A method's name as a column heading: the label up to its first " (" (the settings stay in the legend)."""
     return label.split(" (")[0]
-
-
-
-def refresh_paired_codes(figure: go.Figure, clean: np.ndarray, noisy: np.ndarray, labels: np.ndarray,
-                         classes: list[str]) -> go.Figure:
-    """Put other code pairs into a figure from plots.paired_codes_3d, in place: the same figure it would build for
-    them, in about 5 ms instead of the 20-30 that building and checking its traces anew takes at every change."""
-    clean, noisy = np.asarray(clean), np.asarray(noisy)
-    xs, ys, zs = [], [], []
-    for a, b in zip(clean, noisy):  # the segments trace, as paired_codes_3d lays it out
-        xs += [a[0], b[0], None]
-        ys += [a[1], b[1], None]
-        zs += [a[2], b[2], None]
-    colours = [plots.CLASS_COLORS[int(label) % len(plots.CLASS_COLORS)] for label in labels]
-    text = [f"class {classes[int(label)]}" for label in labels]
-    with figure.batch_update():
-        figure.data[0].update(x=xs, y=ys, z=zs)
-        for trace, points in zip(figure.data[1:3], (clean, noisy)):
-            trace.update(x=points[:, 0], y=points[:, 1], z=points[:, 2], text=text, marker_color=colours)
-    return figure

@@ -199,14 +199,14 @@ def test_the_batched_ssim_equals_scikit_images_per_image_ssim_bit_for_bit(gaussi
 def test_refilling_the_code_pairs_figure_gives_the_figure_built_for_them():
     """The page keeps one 3D figure per session and refills it: it must show what a new one would."""
     from dashboard.core import data
-    from dashboard.viz import denoising_charts, plots
+    from dashboard.viz import plots
 
     classes = data.load(DATASET).classes
     first, second = (denoising.latent_view("gaussian", 0.5, seed, CONFIG).dae for seed in (0, 1))
     labels = denoising.latent_view("gaussian", 0.5, 1, CONFIG).labels
     kept = plots.paired_codes_3d(first.clean_3d, first.noisy_3d,
                                  denoising.latent_view("gaussian", 0.5, 0, CONFIG).labels, classes, height=380)
-    denoising_charts.refresh_paired_codes(kept, second.clean_3d, second.noisy_3d, labels, classes)
+    plots.refresh_paired_codes(kept, second.clean_3d, second.noisy_3d, labels, classes)
     built = plots.paired_codes_3d(second.clean_3d, second.noisy_3d, labels, classes, height=380)
     assert kept.to_json() == built.to_json()
 

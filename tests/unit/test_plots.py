@@ -71,11 +71,11 @@ def test_moving_the_highlight_equals_drawing_the_map_again():
     assert figure.to_plotly_json() == fresh.to_plotly_json()
 
 
-def test_the_code_bars_spec_draws_what_the_altair_chart_draws():
+def test_the_code_bars_spec_draws_each_signed_value_in_its_colour():
     z = np.array([0.5, -1.25, 2.0])
     spec = plots.code_bars_spec(z, "z")
-    chart = plots.code_bars(z, "z").to_dict()
     assert [row["value"] for row in spec["data"]["values"]] == [0.5, -1.25, 2.0]
     assert [row["dimension"] for row in spec["data"]["values"]] == ["z1", "z2", "z3"]
-    assert spec["encoding"]["color"] == chart["encoding"]["color"]
-    assert spec["height"] == chart["height"] and spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["color"] == {"condition": {"test": "datum.value > 0", "value": plots.METHOD_COLORS["AE"]},
+                                         "value": plots.METHOD_COLORS["VAE"]}
+    assert spec["height"] == 220 and spec["mark"]["type"] == "bar"
