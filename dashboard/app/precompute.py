@@ -8,21 +8,22 @@ import logging
 import time
 from collections.abc import Callable
 
-from dashboard.core import artifacts, data, threads
+from dashboard.core import artifacts, data, pagemap, threads
 
-# Each page's cached accessors module may define precompute(dataset): the calls a first visit makes.
-PAGES = ("overview", "compression", "latent_space", "denoising", "anomaly", "features", "sampling", "tour")
+# The pages whose first visit the build stores, by URL path: the registry's entries that name a cached module.
+PAGES = tuple(page.url_path for page in pagemap.PAGES if page.cached)
 
 
 def page_precomputes() -> dict[str, Callable[[str], None]]:
+    """{url path: precompute(dataset)}; a registered module without precompute() is an error, never a skip."""
     found = {}
-    for page in PAGES:
-        try:
-            module = importlib.import_module(f"dashboard.app.cached.{page}")
-        except ModuleNotFoundError:
+    for page in pagemap.PAGES:
+        if not page.cached:
             continue
-        if hasattr(module, "precompute"):
-            found[page] = module.precompute
+        module = importlib.import_module(f"dashboard.app.cached.{page.cached}")
+        if not callable(getattr(module, "precompute", None)):
+            raise AttributeError(f"dashboard.app.cached.{page.cached} (page {page.url_path}) has no precompute().")
+        found[page.url_path] = module.precompute
     return found
 
 
