@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.app import MEMORY_GOAL_MB, torch_build
 from dashboard.app import navigation
-from dashboard.bench.app import MEMORY_GOAL_MB, torch_build
 from tests.harness import server
 
 pytestmark = pytest.mark.browser

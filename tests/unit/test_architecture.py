@@ -21,8 +21,8 @@ def module_name(path: Path) -> str:
 
 
 def runtime_modules() -> dict[str, Path]:
-    """Every module of the app's package except the benchmark, which is a developer tool that drives the app."""
-    return {module_name(p): p for p in PACKAGE.rglob("*.py") if "bench" not in p.relative_to(PACKAGE).parts}
+    """Every module of the app's package."""
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -101,6 +101,13 @@ def test_nothing_in_the_package_needs_a_test_tool():
     assert not offenders, offenders
 
 
+def test_the_package_never_imports_the_tests_or_the_benchmark():
+    """The shipped package stands alone: the tests and the benchmark drive it, never the other way round."""
+    offenders = [f"{module_name(path)} imports {imp}" for path in PACKAGE.rglob("*.py")
+                 for imp in imports_of(path) if imp.split(".")[0] in ("tests", "bench")]
+    assert not offenders, offenders
+
+
 def test_runtime_modules_stay_readable_in_one_sitting():
     long = {name: n for name, path in runtime_modules().items()
             if (n := len(path.read_text().splitlines())) > MAX_LINES}
@@ -117,7 +124,8 @@ def test_pages_are_ui_only():
 
 
 def test_every_module_opens_with_a_one_line_docstring():
-    for path in [*PACKAGE.rglob("*.py"), *(ROOT / "pages").glob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+    for path in [*PACKAGE.rglob("*.py"), *(ROOT / "pages").glob("*.py"), *(ROOT / "tests").rglob("*.py"),
+                 *(ROOT / "bench").rglob("*.py")]:
         docstring = ast.get_docstring(ast.parse(path.read_text()), clean=False)
         assert docstring, f"{path.relative_to(ROOT)} has no docstring"
         assert docstring.splitlines()[0].strip(), f"{path.relative_to(ROOT)}: the docstring's first line is empty"

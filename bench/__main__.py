@@ -1,4 +1,4 @@
-"""Command line: python -m dashboard.bench [--quick] [--json FILE] [--only SECTION ...]."""
+"""Command line: python -m bench [--quick] [--json FILE] [--only SECTION ...]."""
 
 from __future__ import annotations
 
