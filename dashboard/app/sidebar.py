@@ -7,10 +7,13 @@ import time
 import streamlit as st
 
 from dashboard.app.urlstate import url_key
-from dashboard.core import data, train
+from dashboard.core import data, paths, train
 
 DATASET_KEY = "dataset"
 UNAVAILABLE_RETRY_S = 60
+# Closes the sidebar on phones after a menu tap; draws nothing (assets/components/phone_menu.js says why).
+_PHONE_MENU = st.components.v2.component(
+    "latent_lab.phone_menu", js=(paths.ASSETS_DIR / "components" / "phone_menu.js").read_text(encoding="utf-8"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -51,6 +54,7 @@ def _make_available(name: str) -> None:
 def sidebar() -> None:
     """The dataset picker, the compute device and a short about, on every page."""
     with st.sidebar:
+        _PHONE_MENU(key="phone_menu", height=0)
         st.selectbox("Dataset", data.DATASETS, key=url_key(DATASET_KEY, "dataset", data.DEFAULT_DATASET,
                                                            data.DATASETS),
                      format_func=lambda n: n if n in data.OFFLINE_DATASETS or data.is_downloaded(n)
@@ -64,5 +68,6 @@ def sidebar() -> None:
         with st.expander("About Latent Lab"):
             st.markdown(
                 "Latent Lab shows what an autoencoder's latent code is good for, with real PyTorch models "
-                "trained on real digits. Every number on these pages is computed live from the shipped "
-                "checkpoints in `models/`.\n\nOpen source; runs offline on a laptop.")
+                "trained on real digits. Every number on these pages is computed from the shipped checkpoints in "
+                "`models/`: what a page shows first was computed by the build and stored beside them, and "
+                "everything you change is computed live.\n\nOpen source; runs offline on a laptop.")

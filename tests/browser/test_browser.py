@@ -68,3 +68,33 @@ def test_page_fits_a_phone_in_the_dark_theme(browser_page, spec):
         assert background == "rgb(17, 22, 29)", background  # .streamlit/config.toml's [theme.dark]
     finally:
         phone.close()
+
+
+def test_the_phone_menu_closes_once_a_page_is_chosen(browser_page):
+    """At 390 px the sidebar lies over the page: a tap on a menu entry must leave the chosen page in view."""
+    base, desktop = browser_page
+    phone = desktop.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        phone.goto(f"{base}/quiz")
+        server.wait_until_rendered(phone, sidebar=False)
+        for target in ("Compression", "Tour"):
+            phone.locator("[data-testid=stExpandSidebarButton]").click()
+            phone.wait_for_function("() => document.querySelector('[data-testid=stSidebar]')"
+                                    ".getBoundingClientRect().right > 200")
+            phone.locator("[data-testid=stSidebarNavLink]").filter(has_text=target).click()
+            phone.wait_for_function("() => document.querySelector('[data-testid=stSidebar]')"
+                                    ".getAttribute('data-collapsed') === 'true'", timeout=5000)
+            server.wait_until_rendered(phone, sidebar=False)
+            assert f"/{target.lower()}" in phone.url
+    finally:
+        phone.close()
+
+
+def test_a_laptop_menu_stays_open_after_a_page_is_chosen(browser_page):
+    """Beside the page (wide screens) the sidebar is not in the way, so choosing a page leaves it open."""
+    base, page = browser_page
+    page.goto(f"{base}/quiz")
+    server.wait_until_rendered(page)
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Tour").click()
+    server.wait_until_rendered(page)
+    assert page.get_attribute("[data-testid=stSidebar]", "data-collapsed") == "false"
