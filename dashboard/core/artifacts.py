@@ -1,9 +1,16 @@
-"""Precomputed results shipped beside the checkpoints: made by the build, verified by hash, used only while fresh."""
+"""Precomputed results shipped beside the checkpoints: made by the build, verified by hash, used only while fresh.
+
+A stored result is fresh while what it was computed from is unchanged: the checkpoints it reads (their weights'
+sha256, from their cards), the dataset (a digest of its images and labels), its parameters, and its kind's version.
+The module that computes a kind passes that version and bumps it when the computation changes; source files are
+never hashed, so an edit that changes no result (a comment, a refactor) leaves every stored result fresh.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
 import json
@@ -22,31 +29,33 @@ from safetensors.numpy import save as save_arrays
 from dashboard.core import checkpoints, data, paths
 
 T = TypeVar("T")
-FORMAT = 1
+FORMAT = 2  # the card layout; a card of another format is refused (computed live) until the build writes it anew
 FOLDER = "artifacts"
 DISABLE_ENV = "LATENT_LAB_ARTIFACTS"  # "off": always compute live (the tests' way to compare the two)
 _LOG = logging.getLogger(__name__)
 _state = threading.local()
-_fingerprints: dict[tuple, str] = {}
-_fingerprint_lock = threading.Lock()
 
 
-class ArtifactError(RuntimeError):
+class ArtifactError(checkpoints.CheckpointError):
     """A stored result cannot be read back: corrupt, tampered with, or naming a type outside the app."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Provenance:
-    """Everything a stored result was computed from; a stored result is used only when all of it still matches."""
+    """Everything a stored result was computed from; a stored result is used only while all of it still matches."""
 
     models: dict[str, str]  # checkpoint name -> sha256 of its weights, from its card
-    code: str  # sha256 over the source files that compute it
     data: str  # sha256 of the dataset's images and labels
-    code_files: tuple[str, ...] = ()  # those files, so a card alone tells whether it is still fresh
+    params: dict  # the computation's arguments, as JSON gives them back (tuples become lists)
+    version: int  # the kind's version: its module bumps it when the computation changes
 
 
 def root_for(dataset: str, models_root: Path | str | None = None) -> Path:
     return Path(models_root or paths.MODELS_DIR) / dataset / FOLDER
+
+
+def _as_json(params: Mapping[str, Any]) -> dict:
+    return json.loads(json.dumps(params, default=str))
 
 
 def stem_for(kind: str, params: Mapping[str, Any]) -> str:
@@ -55,30 +64,14 @@ def stem_for(kind: str, params: Mapping[str, Any]) -> str:
     return f"{kind}-{digest}"
 
 
-def _file_digest(relative: str) -> str:
-    return hashlib.sha256((paths.ROOT / relative).read_bytes()).hexdigest()
-
-
-def code_digest(code: Sequence[str]) -> str:
-    """One sha256 over the named source files (paths relative to the repository), so an edit makes results stale."""
-    key = ("code", tuple(sorted(code)))
-    with _fingerprint_lock:
-        if key not in _fingerprints:
-            _fingerprints[key] = hashlib.sha256("".join(f"{p}:{_file_digest(p)}" for p in key[1]).encode()).hexdigest()
-        return _fingerprints[key]
-
-
+@functools.lru_cache(maxsize=16)
 def data_digest(dataset: str) -> str:
-    """sha256 of a dataset's splits and labels, computed once per process (about 30 ms for mnist-5k)."""
-    key = ("data", dataset)
-    with _fingerprint_lock:
-        if key not in _fingerprints:
-            ds = data.load(dataset)
-            digest = hashlib.sha256()
-            for part in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
-                digest.update(np.ascontiguousarray(np.asarray(part)).tobytes())
-            _fingerprints[key] = digest.hexdigest()
-        return _fingerprints[key]
+    """sha256 of a dataset's splits and labels, computed once per process."""
+    ds = data.load(dataset)
+    digest = hashlib.sha256()
+    for part in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+        digest.update(np.ascontiguousarray(np.asarray(part)).tobytes())
+    return digest.hexdigest()
 
 
 def model_digests(dataset: str, models: Sequence[str], models_root: Path | str | None = None) -> dict[str, str]:
@@ -91,6 +84,13 @@ def model_digests(dataset: str, models: Sequence[str], models_root: Path | str |
         except checkpoints.CheckpointError as exc:
             raise FileNotFoundError(str(exc)) from exc
     return found
+
+
+def provenance(dataset: str, params: Mapping[str, Any], models: Sequence[str], version: int,
+               models_root: Path | str | None = None) -> Provenance:
+    """What a result computed now would come from."""
+    return Provenance(model_digests(dataset, models, models_root), data_digest(dataset), _as_json(params),
+                      int(version))
 
 
 # ---- the value format: JSON for the structure, safetensors for the arrays; nothing is ever unpickled ----
@@ -215,57 +215,52 @@ def from_bytes(tree: Any, payload: bytes) -> Any:
         raise ArtifactError(f"The artifact's structure does not match its arrays or types: {exc}") from exc
 
 
-# ---- write and read ----
+# ---- write and read: checkpoints' file pair (card + safetensors), the card also holding the value's structure ----
 
-def save(folder: Path, stem: str, kind: str, params: Mapping[str, Any], provenance: Provenance, value: Any) -> Path:
-    """Write the card and arrays atomically (card last, so a reader never sees a card without its arrays)."""
+def save(folder: Path, stem: str, kind: str, provenance: Provenance, value: Any) -> Path:
+    """Write the arrays, then the card (checkpoints.write_pair: atomic, so a reader never sees a half-written pair)."""
     tree, payload = to_bytes(value)
-    card = {"format": FORMAT, "kind": kind, "params": json.loads(json.dumps(params, default=str)),
-            "models": provenance.models, "code": provenance.code, "code_files": list(provenance.code_files),
-            "data": provenance.data,
-            "sha256": hashlib.sha256(payload).hexdigest(), "value": tree}
-    folder.mkdir(parents=True, exist_ok=True)
-    for path, content in ((folder / f"{stem}.safetensors", payload),
-                          (folder / f"{stem}.json", json.dumps(card, indent=None).encode())):
-        temp = path.with_suffix(path.suffix + ".tmp")
-        temp.write_bytes(content)
-        os.replace(temp, path)
-    return folder / f"{stem}.json"
+    card = {"format": FORMAT, "kind": kind, "version": provenance.version, "params": provenance.params,
+            "models": provenance.models, "data": provenance.data, "value": tree}
+    checkpoints.write_pair(folder, stem, card, payload, indent=None)
+    return checkpoints.files_for(folder, stem)[0]
+
+
+def _check_format(card: dict) -> None:
+    if card.get("format") != FORMAT:
+        raise ValueError(f"format {card.get('format')!r} is not {FORMAT}; the build writes it anew")
+    if "value" not in card:
+        raise KeyError("value")
 
 
 def read(folder: Path, stem: str) -> tuple[dict, bytes]:
     """A card and its verified arrays; raises FileNotFoundError when absent, ArtifactError when unusable."""
-    card_path, arrays_path = folder / f"{stem}.json", folder / f"{stem}.safetensors"
-    if not card_path.exists():
-        raise FileNotFoundError(card_path)
     try:
-        card = json.loads(card_path.read_text())
-        payload = arrays_path.read_bytes()
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"Artifact {card_path.name} is unreadable: {exc}") from exc
-    if not isinstance(card, dict) or card.get("format") != FORMAT:
-        raise ArtifactError(f"Artifact {card_path.name} has an unknown format.")
-    if hashlib.sha256(payload).hexdigest() != card.get("sha256"):
-        raise ArtifactError(f"Artifact {arrays_path.name} does not match its card (sha256 differs).")
-    return card, payload
+        return checkpoints.read_pair(folder, stem, "Stored result", _check_format)
+    except checkpoints.CheckpointError as exc:
+        raise ArtifactError(str(exc)) from exc
 
 
 def stale_reason(card: dict, provenance: Provenance) -> str | None:
-    """Why a stored result no longer applies (None when it does)."""
+    """Why a stored result no longer applies (None when it does): only its models, data, parameters and version
+    count, never the source code."""
+    if card.get("version") != provenance.version:
+        return f"its kind's version is {provenance.version}, not {card.get('version')}"
     if card.get("models") != provenance.models:
         return "a model it was computed from has changed"
-    if card.get("code") != provenance.code:
-        return "the code that computes it has changed"
     if card.get("data") != provenance.data:
         return "the dataset has changed"
+    if card.get("params") != provenance.params:
+        return "its parameters differ"
     return None
 
 
-def current_provenance(card: dict, dataset: str, models_root: Path | str | None = None) -> Provenance:
-    """What a stored card's sources are today (its models, code files and dataset), to tell whether it is stale."""
-    code = tuple(card.get("code_files", ()))
-    return Provenance(model_digests(dataset, list(card.get("models", {})), models_root), code_digest(code),
-                      data_digest(dataset), code)
+def current_provenance(card: dict, dataset: str, version: int | None = None,
+                       models_root: Path | str | None = None) -> Provenance:
+    """What a stored card's sources are today: its models and dataset as they are now, its own parameters, and
+    version (the code's, when the caller knows it; else the card's own)."""
+    return provenance(dataset, card.get("params", {}), list(card.get("models", {})),
+                      card.get("version", 0) if version is None else version, models_root)
 
 
 def shipped_cards(models_root: Path | str | None = None) -> list[tuple[str, Path]]:
@@ -292,13 +287,14 @@ def enabled() -> bool:
     return os.environ.get(DISABLE_ENV, "on").lower() not in ("off", "0", "false", "no")
 
 
-def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[str], code: Sequence[str],
-           compute: Callable[[], T], models_root: Path | str | None = None) -> T:
+def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[str], compute: Callable[[], T], *,
+           version: int = 1, models_root: Path | str | None = None) -> T:
     """The shipped result of compute() when it is present, intact and fresh; else compute() live.
 
     kind names the computation, params its arguments (JSON), models the checkpoints of models/<dataset> it reads,
-    code the source files that compute it. A visitor's own model never has a shipped result: callers pass only
-    shipped names, and a retrained checkpoint changes its hash, which makes the stored result stale.
+    version the kind's version (the caller's module constant, bumped when the computation changes). A visitor's own
+    model never has a shipped result: callers pass only shipped names, and a retrained checkpoint changes its hash,
+    which makes the stored result stale.
     """
     written = getattr(_state, "recording", None)
     if written is not None and getattr(_state, "depth", 0):
@@ -309,8 +305,7 @@ def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[
     if written is None and not (folder / f"{stem}.json").exists():
         return compute()
     try:
-        provenance = Provenance(model_digests(dataset, models, models_root), code_digest(code),
-                                data_digest(dataset), tuple(code))
+        wanted = provenance(dataset, params, models, version, models_root)
     except (FileNotFoundError, OSError) as exc:
         _LOG.info("Computing %s live: %s", kind, exc)
         return compute()
@@ -320,11 +315,11 @@ def stored(kind: str, dataset: str, params: Mapping[str, Any], models: Sequence[
             value = compute()
         finally:
             _state.depth = 0
-        written.append(save(folder, stem, kind, params, provenance, value))
+        written.append(save(folder, stem, kind, wanted, value))
         return value
     try:
         card, payload = read(folder, stem)
-        reason = stale_reason(card, provenance)
+        reason = stale_reason(card, wanted)
         if reason is None:
             return from_bytes(card["value"], payload)
         _LOG.info("Computing %s live: %s since the build.", kind, reason)

@@ -1,4 +1,4 @@
-"""Checkpoint I/O for every shipped network: safetensors weights beside a JSON card, verified, never unpickled."""
+"""Checkpoint I/O: safetensors beside a JSON card that vouches for it by hash, written atomically, never unpickled."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -14,7 +15,7 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from dashboard.core import nets
 
-# 2: one card layout for autoencoders and the classifier (config names its family; train_config beside it).
+# The model card layout: one for autoencoders and the classifier (config names its family; train_config beside it).
 CARD_VERSION = 2
 WEIGHTS_SUFFIX = ".safetensors"
 CARD_SUFFIX = ".json"
@@ -39,17 +40,7 @@ def read_card(path: Path | str) -> dict:
 
     A missing card raises FileNotFoundError (the caller may train one); anything unreadable raises CheckpointError.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"No model card {path}.")
-    try:
-        card = json.loads(path.read_text())
-        nets.config_from_dict(card["config"])
-        if not isinstance(card["sha256"], str):
-            raise TypeError("sha256 is not a string")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"Model card {path} is unreadable or incomplete: {exc}") from exc
-    return card
+    return read_json_card(path, "Model card", lambda card: nets.config_from_dict(card["config"]))
 
 
 def to_bytes(model: nets.Network) -> bytes:
@@ -59,9 +50,11 @@ def to_bytes(model: nets.Network) -> bytes:
 
 def from_bytes(payload: bytes, card: dict, source: str = "checkpoint") -> nets.Network:
     """Rebuild a network from safetensors bytes and its card: hash, then format, then tensor names, shapes, dtypes."""
-    if sha256(payload) != card["sha256"]:
-        raise CheckpointError(f"{source} does not match its model card (sha256 differs): "
-                              "the file is corrupt, truncated or from another model.")
+    verify(payload, card, source)
+    return _network(payload, card, source)
+
+
+def _network(payload: bytes, card: dict, source: str) -> nets.Network:
     try:
         state = load_safetensors_bytes(payload)  # parses a header and raw tensors; never runs pickle
     except (SafetensorError, ValueError, RuntimeError) as exc:
@@ -85,19 +78,24 @@ def load(folder: Path | str, stem: str, family: str | None = None) -> tuple[nets
 
     family, when given, is what the caller expects ("ae", "classifier"...): a card of another kind is foreign.
     """
+    card, payload = read_pair(folder, stem, "Model card", lambda card: nets.config_from_dict(card["config"]))
     card_path, weights_path = files_for(folder, stem)
-    card = read_card(card_path)
     if card.get("name", stem) != stem:
         raise CheckpointError(f"Model card {card_path} describes {card['name']!r}, not {stem!r}: it is foreign.")
     found = card["config"].get("family", "ae")
     if family is not None and found != family:
         raise CheckpointError(f"Model card {card_path} holds a {found!r} network, not the {family!r} expected.")
-    try:
-        payload = weights_path.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"Cannot read weights {weights_path}: {exc.strerror or exc}") from exc
-    return from_bytes(payload, card, source=str(weights_path)), card
+    return _network(payload, card, str(weights_path)), card
 
+
+def save(payload: bytes, card: dict, folder: Path | str, stem: str) -> dict:
+    """Write the weights and their card (with its version, name and the weights' sha256); returns the card as it
+    reads back."""
+    return write_pair(folder, stem, {**card, "card_version": CARD_VERSION, "name": stem}, payload)
+
+
+# ---- the one file pair every stored thing uses: stem.safetensors, and stem.json whose sha256 vouches for it ----
+# Checkpoints, their training snapshots and the build's stored results (core.artifacts) all go through these.
 
 def atomic_write(path: Path, payload: bytes) -> None:
     """Write through a temp file in the same folder and rename it over path, so no reader sees half a file."""
@@ -107,15 +105,59 @@ def atomic_write(path: Path, payload: bytes) -> None:
     os.replace(tmp.name, path)
 
 
-def save(payload: bytes, card: dict, folder: Path | str, stem: str) -> dict:
-    """Write weights, then the card with their sha256; returns the card as it reads back.
+def write_pair(folder: Path | str, stem: str, card: dict, payload: bytes, indent: int | None = 1) -> dict:
+    """Write payload as stem.safetensors, then card plus the payload's sha256 as stem.json; returns the card as a
+    reader gets it (lists, not tuples).
 
-    Weights go first: a crash between the two renames leaves a card whose hash refuses the new weights, never a
-    card that vouches for weights it has not seen.
+    The payload goes first: a crash between the two renames leaves a card whose hash refuses the new payload, never
+    a card that vouches for a payload it has not seen. indent=None keeps large cards (stored results) compact.
     """
-    text = json.dumps({**card, "card_version": CARD_VERSION, "name": stem, "sha256": sha256(payload)}, indent=1)
-    card_path, weights_path = files_for(folder, stem)
+    text = json.dumps({**card, "sha256": sha256(payload)}, indent=indent)
+    card_path, payload_path = files_for(folder, stem)
     card_path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(weights_path, payload)
+    atomic_write(payload_path, payload)
     atomic_write(card_path, (text + "\n").encode())
-    return json.loads(text)  # exactly what a reader of the file gets (lists, not tuples)
+    return json.loads(text)
+
+
+def read_json_card(path: Path | str, what: str, check: Callable[[dict], object] | None = None) -> dict:
+    """A card (a JSON object naming its payload's sha256) that passes check; what names it in messages.
+
+    A missing card raises FileNotFoundError; an unreadable one, or one check refuses (by raising ValueError,
+    KeyError or TypeError), raises CheckpointError.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No {what.lower()} {path}.")
+    try:
+        card = json.loads(path.read_text())
+        if not isinstance(card, dict) or not isinstance(card.get("sha256"), str):
+            raise TypeError("sha256 is not a string")
+        if check is not None:
+            check(card)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{what} {path} is unreadable or incomplete: {exc}") from exc
+    return card
+
+
+def verify(payload: bytes, card: dict, source: str) -> None:
+    """Refuse a payload its card does not vouch for (source names the file in the message)."""
+    if sha256(payload) != card["sha256"]:
+        raise CheckpointError(f"{source} does not match its card (sha256 differs): "
+                              "the file is corrupt, truncated or not the one the card was written for.")
+
+
+def read_pair(folder: Path | str, stem: str, what: str, check: Callable[[dict], object] | None = None
+              ) -> tuple[dict, bytes]:
+    """(card, payload) of stem in folder, the card checked (read_json_card) and the payload verified by its hash.
+
+    A missing card raises FileNotFoundError; anything unreadable, corrupt or truncated raises CheckpointError.
+    """
+    card_path, payload_path = files_for(folder, stem)
+    card = read_json_card(card_path, what, check)
+    try:
+        payload = payload_path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"Cannot read {payload_path}: {exc.strerror or exc}") from exc
+    verify(payload, card, str(payload_path))
+    return card, payload

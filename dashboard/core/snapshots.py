@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,29 +76,22 @@ def files_for(folder: Path | str, stem: str) -> tuple[Path, Path]:
 
 def save(payload: bytes, folder: Path | str, stem: str, dataset: str, model_card: dict,
          ended_at: str | None = None) -> dict:
-    """Write the snapshots, then their card; returns the card.
+    """Write the snapshots and their card (checkpoints.write_pair); returns the card.
 
     model_sha256 ties them to the weights they ship beside (a rebuilt model refuses stale snapshots); ended_at is
     the sha256 of the weights the recorded run ended at, which differs when a retrain did not reproduce them.
     """
     ended_at = ended_at or model_card["sha256"]
     card = {"snapshot_version": SNAPSHOT_VERSION, "name": stem, "dataset": dataset,
-            "sha256": checkpoints.sha256(payload), "model_sha256": model_card["sha256"],
+            "model_sha256": model_card["sha256"],
             "ended_at_sha256": ended_at, "ends_at_shipped_weights": ended_at == model_card["sha256"],
             "rebuild": model_card.get("rebuild"),
             "note": "Codes (float16) of a fixed set of test images before training (epoch 0) and after every epoch."}
-    card_path, tensors_path = files_for(folder, stem)
-    card_path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoints.atomic_write(tensors_path, payload)
-    checkpoints.atomic_write(card_path, (json.dumps(card, indent=1) + "\n").encode())
-    return card
+    return checkpoints.write_pair(folder, f"{stem}{SUFFIX}", card, payload)
 
 
-def from_bytes(payload: bytes, card: dict, latent_dim: int, source: str = "snapshots") -> Snapshots:
-    """Check hash, then format, then tensor names, dtypes and shapes; never unpickles."""
-    if checkpoints.sha256(payload) != card["sha256"]:
-        raise checkpoints.CheckpointError(f"{source} does not match its card (sha256 differs): the file is corrupt, "
-                                          "truncated or from another model.")
+def _snapshots(payload: bytes, card: dict, latent_dim: int, source: str) -> Snapshots:
+    """Check the format, then tensor names, dtypes and shapes (the hash is checked already); never unpickles."""
     try:
         state = load_safetensors_bytes(payload)
     except (SafetensorError, ValueError, RuntimeError) as exc:
@@ -117,6 +109,11 @@ def from_bytes(payload: bytes, card: dict, latent_dim: int, source: str = "snaps
                      state["loss"].numpy(), card)
 
 
+def _check_card(card: dict) -> None:
+    if not isinstance(card["model_sha256"], str):
+        raise TypeError("model_sha256 is not a string")
+
+
 def load(name: str, dataset: str, root: Path | str | None = None) -> Snapshots:
     """A shipped model's snapshots, verified against their card and tied to the weights they end at.
 
@@ -126,18 +123,9 @@ def load(name: str, dataset: str, root: Path | str | None = None) -> Snapshots:
     card_path, tensors_path = files_for(folder, name)
     if not card_path.exists() or not tensors_path.exists():
         raise FileNotFoundError(f"No training snapshots for {name} on {dataset} ({tensors_path}).")
-    try:
-        card = json.loads(card_path.read_text())
-        if not isinstance(card["sha256"], str) or not isinstance(card["model_sha256"], str):
-            raise TypeError("sha256 is not a string")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise checkpoints.CheckpointError(f"Snapshot card {card_path} is unreadable or incomplete: {exc}") from exc
+    card, payload = checkpoints.read_pair(folder, f"{name}{SUFFIX}", "Snapshot card", _check_card)
     model_card = checkpoints.read_card(checkpoints.files_for(folder, name)[0])
     if card.get("name") != name or model_card["sha256"] != card["model_sha256"]:
         raise checkpoints.CheckpointError(f"Snapshots {tensors_path} belong to other weights than {name}'s "
                                           "(model sha256 differs): rebuild them with the model.")
-    try:
-        payload = tensors_path.read_bytes()
-    except OSError as exc:
-        raise checkpoints.CheckpointError(f"Cannot read snapshots {tensors_path}: {exc.strerror or exc}") from exc
-    return from_bytes(payload, card, int(model_card["config"]["latent_dim"]), source=str(tensors_path))
+    return _snapshots(payload, card, int(model_card["config"]["latent_dim"]), str(tensors_path))

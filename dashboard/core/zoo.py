@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from dashboard.core import artifacts, checkpoints, data, memo, metrics, nets, paths, recipes, train
 
@@ -14,9 +13,9 @@ ZOO_NAMES = list(recipes.AUTOENCODER_NAMES)  # every shipped autoencoder, dae-64
 NAME_PATTERN = recipes.NAME_PATTERN
 CheckpointError = checkpoints.CheckpointError
 parse_name = recipes.parse_name
-CODES_CODE = ("dashboard/core/nets.py", "dashboard/core/metrics.py")  # what a model's codes depend on besides it
-model_from_bytes = checkpoints.from_bytes
 model_to_bytes = checkpoints.to_bytes
+# The stored test codes' version: bump it when the way codes are computed changes (weights and data are tracked).
+CODES_VERSION = 1
 
 
 class ModelNotFound(LookupError):
@@ -75,16 +74,6 @@ def config_for(name: str, dataset: str) -> nets.ModelConfig:
     return recipes.recipe(name, dataset).network
 
 
-def train_model(name: str, dataset: str, model_config: nets.ModelConfig | None = None,
-                train_config: train.TrainConfig | None = None, x_train: torch.Tensor | None = None,
-                progress: train.ProgressFn | None = None, should_stop: train.StopFn | None = None
-                ) -> tuple[train.TrainResult, dict, bytes]:
-    """Train a model (its table recipe unless configs are given) and build its card and weight bytes."""
-    plan = recipes.recipe(name, dataset)
-    plan = recipes.Recipe(name, dataset, model_config or plan.network, train_config or plan.training)
-    return recipes.make(plan, x_train=x_train, progress=progress, should_stop=should_stop)
-
-
 def train_and_save(name: str, dataset: str, folder: Path | str | None = None,
                    progress: train.ProgressFn | None = None, **train_overrides) -> tuple[train.TrainResult, dict]:
     """Train a named model with its table recipe and write weights + card (atomically) to folder."""
@@ -111,7 +100,8 @@ def codes(name: str, dataset: str = data.DEFAULT_DATASET, split: str = "test") -
 
     # The build stores the test split's codes of every shipped model; reading them skips a forward pass. The
     # training split's are four times larger and feed results that are stored themselves, so they stay live.
-    values = (artifacts.stored("codes", dataset, {"name": name, "split": split}, [name], CODES_CODE, encode)
+    values = (artifacts.stored("codes", dataset, {"name": name, "split": split}, [name], encode,
+                               version=CODES_VERSION)
               if split == "test" else encode())
     values.setflags(write=False)
     return values

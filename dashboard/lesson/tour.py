@@ -361,5 +361,4 @@ def highlight(page: str, dataset: str = data.DEFAULT_DATASET) -> Highlight | Non
     if compute is None:
         return None
     models = [*zoo.names(dataset), "reference-classifier"]
-    return artifacts.stored("tour.highlight", dataset, {"page": page}, models, HIGHLIGHT_CODE,
-                            lambda: compute(dataset))
+    return artifacts.stored("tour.highlight", dataset, {"page": page}, models, lambda: compute(dataset))

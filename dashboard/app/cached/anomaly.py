@@ -17,19 +17,18 @@ from dashboard.app import models, training
 from dashboard.core import artifacts, memo, threads
 from dashboard.viz import anomaly_charts
 
-MAX_TRAINED_DETECTORS = 48  # tiny models (~0.1 MB each); the least recently used is dropped beyond this
+MAX_TRAINED_DETECTORS = 48  # tiny models; the least recently used is dropped beyond this
 TRAINING_WAIT_S = 300
 BUSY_MESSAGE = "Another training run is using this server. Reload the page in a minute."
 # The detectors the page opens with (its digit picker starts at 0): the build trains them and ships their weights
 # and results for the offline datasets; any other digit is trained on the visitor's click.
 SHIPPED_DETECTORS = (("one-class", 0), ("novelty", 0))
-# The source files whose code the stored results depend on: an edit to any makes them stale (computed live).
-DETECTOR_CODE = ("dashboard/anomaly/detectors.py", "dashboard/anomaly/scenarios.py", "dashboard/anomaly/storage.py",
-                 "dashboard/core/data.py", "dashboard/core/nets.py", "dashboard/core/train.py",
-                 "dashboard/core/isolated.py")
-SCORE_CODE = (*DETECTOR_CODE, "dashboard/anomaly/scores.py", "dashboard/anomaly/density.py",
-              "dashboard/anomaly/thresholds.py", "dashboard/core/metrics.py")
-COMPARISON_CODE = (*SCORE_CODE, "dashboard/anomaly/baselines.py", "dashboard/core/baselines.py")
+# Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
+# by themselves), so the build's old result is computed live until the build stores it anew.
+DETECTOR_VERSION = 1
+REFERENCE_VERSION = 1
+EVALUATIONS_VERSION = 1
+COMPARISON_VERSION = 1
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -59,7 +58,7 @@ def _trained_detector(request: _DetectorRequest) -> nn.Module:
     with training.slot(wait_s=TRAINING_WAIT_S, busy_message=BUSY_MESSAGE) as acquired:
         if not acquired:
             st.stop()  # nothing is cached, so the next run asks again
-        # In a child process: training here would leave ~150 MB in the server for good (core.isolated).
+        # In a child process: training here would grow the server's memory for good (core.isolated).
         result = anomaly.train_detector(split, isolate=True, progress=lambda epoch, epochs, loss: request.show(
             epoch / epochs, f"Training the {what} on {len(split.x_train):,} normal images only: "
                             f"epoch {epoch}/{epochs}, loss {loss:.4f}"))
@@ -68,8 +67,8 @@ def _trained_detector(request: _DetectorRequest) -> nn.Module:
 
 def detector_state(dataset: str, scenario: str, digit: int | None, compute: Callable[[], dict | None]) -> dict | None:
     """The build's detector (storage.detector_state) when shipped and fresh, else compute()."""
-    return artifacts.stored("anomaly.detector", dataset, {"scenario": scenario, "digit": digit}, (), DETECTOR_CODE,
-                            compute)
+    return artifacts.stored("anomaly.detector", dataset, {"scenario": scenario, "digit": digit}, (), compute,
+                            version=DETECTOR_VERSION)
 
 
 def train_detector_state(dataset: str, scenario: str, digit: int | None) -> dict:
@@ -111,8 +110,8 @@ def reference(key: tuple, _model: nn.Module) -> anomaly.Reference:
     if params is None:
         return anomaly.reference_for(_model, split_for(*key))
     return storage.reference_from_state(artifacts.stored(
-        "anomaly.reference", key[0], params, (), SCORE_CODE,
-        lambda: storage.reference_state(anomaly.reference_for(_model, split_for(*key)))))
+        "anomaly.reference", key[0], params, (),
+        lambda: storage.reference_state(anomaly.reference_for(_model, split_for(*key))), version=REFERENCE_VERSION))
 
 
 @st.cache_resource(show_spinner="Scoring every image with the detector…", max_entries=64)
@@ -122,8 +121,9 @@ def _evaluations(key: tuple, _model: nn.Module) -> dict[str, anomaly.Evaluation]
     if params is None:
         return anomaly.evaluate_all(_model, split, reference(key, _model))
     return storage.evaluations_from_scores(split, artifacts.stored(
-        "anomaly.evaluations", key[0], params, (), SCORE_CODE,
-        lambda: storage.evaluation_scores(anomaly.evaluate_all(_model, split, reference(key, _model)))))
+        "anomaly.evaluations", key[0], params, (),
+        lambda: storage.evaluation_scores(anomaly.evaluate_all(_model, split, reference(key, _model))),
+        version=EVALUATIONS_VERSION))
 
 
 def _stored_params(key: tuple, model: nn.Module) -> dict | None:
@@ -169,8 +169,9 @@ def comparison(key: tuple, _model: nn.Module) -> pd.DataFrame:
     params = _stored_params(key, _model)
     if params is None:
         return anomaly.comparison_table(split_for(*key), _evaluations(key, _model))
-    return artifacts.stored("anomaly.comparison", key[0], params, (), COMPARISON_CODE,
-                            lambda: anomaly.comparison_table(split_for(*key), _evaluations(key, _model)))
+    return artifacts.stored("anomaly.comparison", key[0], params, (),
+                            lambda: anomaly.comparison_table(split_for(*key), _evaluations(key, _model)),
+                            version=COMPARISON_VERSION)
 
 
 def shipped_detectors(dataset: str, compute: bool):

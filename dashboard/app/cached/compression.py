@@ -16,10 +16,10 @@ from dashboard.viz import compression_charts as charts
 
 BATCH_SIZE = 8  # test images shown per batch
 PROBES_PER_KIND = 10  # images of every probe kind measured against JPEG and PNG
-# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
-CODE = ("dashboard/compression/codecs.py", "dashboard/compression/rate_distortion.py",
-        "dashboard/compression/general_codecs.py", "dashboard/compression/probes.py", "dashboard/core/baselines.py",
-        "dashboard/core/metrics.py", "dashboard/core/nets.py", "dashboard/core/images.py")
+# Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
+# by themselves), so the build's old result is computed live until the build stores it anew.
+TEST_SET_VERSION = 1
+PROBES_VERSION = 1
 
 
 def _shipped_or_none(name: str, dataset: str):
@@ -68,8 +68,9 @@ def png_sizes(dataset: str, seed: int) -> list[int]:
 @st.cache_data(show_spinner="Scoring every model on the whole test split (once per server, a few seconds)…",
                max_entries=4)
 def test_set(dataset: str) -> dict:
-    return artifacts.stored("compression.test_set", dataset, {}, _network_names(dataset), CODE,
-                            lambda: compression.evaluate_test_set(ui.dataset(dataset).x_test, codecs(dataset)))
+    return artifacts.stored("compression.test_set", dataset, {}, _network_names(dataset),
+                            lambda: compression.evaluate_test_set(ui.dataset(dataset).x_test, codecs(dataset)),
+                            version=TEST_SET_VERSION)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -90,7 +91,7 @@ def probe_measurements(dataset: str) -> dict:
         return compression.probe_comparisons(ui.dataset(dataset), learned, learned[0].k, PROBES_PER_KIND, seed=0)
 
     return artifacts.stored("compression.probes", dataset, {"per_kind": PROBES_PER_KIND, "seed": 0},
-                            _network_names(dataset), CODE, measure)
+                            _network_names(dataset), measure, version=PROBES_VERSION)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -135,7 +136,7 @@ def probe_summary(dataset: str, k: int):
     return compression.comparison_summary({kind: _at_k(found, k) for kind, found in measured.items()})
 
 
-# Charts are cached as finished specs with inline data: building and validating an altair chart costs 100-250 ms.
+# Charts are cached as finished specs with inline data: building and validating an altair chart is slow.
 @st.cache_data(show_spinner=False, max_entries=32)
 def rd_spec(dataset: str, k: int, metric: str) -> dict:
     return charts.vega_spec(charts.rate_distortion_chart(rd_table(dataset), k, metric))
@@ -147,8 +148,8 @@ def codec_spec(dataset: str, kind: str, k: int, index: int) -> dict:
 
 
 # A plotly figure is rebuilt and re-validated on unpickling, so the finished figure is shared read-only instead.
-# Its arrays are held as plotly's base64 typed arrays, the form they are sent in, so that copying the figure for
-# each send (every k click reruns the page) takes ~1 ms instead of ~4.
+# Its arrays are held as plotly's base64 typed arrays, the form they are sent in, so copying the figure for each
+# send (every k click reruns the page) converts nothing.
 @st.cache_resource(show_spinner=False, max_entries=16)
 def latent_figure(dataset: str, method: str, k: int, how: str):
     view = latent_view(dataset, method, k, how)

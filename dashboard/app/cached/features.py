@@ -18,9 +18,10 @@ from dashboard.viz.compression_charts import vega_spec  # inline data: Streamlit
 # The build stores this classifier's results (the page's reference curves, always shown) for the first label draw.
 STORED_CLASSIFIER = "logistic"
 STORED_SEED = 0
-# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
-CODE = ("dashboard/features/protocol.py", "dashboard/features/sets.py", "dashboard/features/transformer.py",
-        "dashboard/core/baselines.py", "dashboard/core/metrics.py", "dashboard/core/nets.py")
+# Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
+# by themselves), so the build's old result is computed live until the build stores it anew.
+ACCURACY_VERSION = 1
+PREDICTIONS_VERSION = 1
 
 
 @st.cache_resource(show_spinner="Encoding every image once with this feature set (cached for everyone)…",
@@ -39,7 +40,7 @@ def _table_params(classifier: str, feature_sets: list[str], budgets) -> dict:
 def _stored_table(dataset: str, classifier: str, feature_sets: list[str], budgets, compute: Callable) -> pd.DataFrame:
     models = [s for s in feature_sets if s in zoo.names(dataset)]
     return artifacts.stored("features.accuracy", dataset, _table_params(classifier, feature_sets, budgets), models,
-                            CODE, compute)
+                            compute, version=ACCURACY_VERSION)
 
 
 def _predictions_params(dataset: str) -> dict:
@@ -49,8 +50,8 @@ def _predictions_params(dataset: str) -> dict:
 
 def _stored_predictions(dataset: str, compute: Callable) -> dict[str, np.ndarray] | None:
     """{feature set: (n_budgets, N_test) uint8 test predictions}, budgets in budgets_for(dataset) order."""
-    return artifacts.stored("features.predictions", dataset, _predictions_params(dataset), zoo.names(dataset), CODE,
-                            compute)
+    return artifacts.stored("features.predictions", dataset, _predictions_params(dataset), zoo.names(dataset),
+                            compute, version=PREDICTIONS_VERSION)
 
 
 def reference_predictions(dataset: str) -> dict[str, np.ndarray]:
@@ -119,7 +120,7 @@ def accuracy_curves(dataset: str, classifier: str, k: int, budgets: list[int | s
     return table
 
 
-# Charts go as finished Vega-Lite specs: altair's checks of a new chart cost ~100 ms, and between clicks only the
+# Charts go as finished Vega-Lite specs: altair's checks of a new chart are slow, and between clicks only the
 # data changes (the ring of the user's setting, the confusion counts), so the marks are built once.
 @st.cache_data(show_spinner=False, max_entries=64)
 def _accuracy_spec(dataset: str, classifier: str, k: int, budgets: tuple, title: str, ringed: bool,
@@ -152,8 +153,8 @@ def misclassified_map(dataset: str, feature_set: str, predictions: np.ndarray, w
                       ) -> tuple[go.Figure, str]:
     """The session's 3D map of a feature set's test points with this evaluation's mistakes, and its description.
 
-    A session keeps its figures and moves the crosses in place (a few ms; a new figure validates ~1000 points for
-    ~50 ms). Each session holds its own, so no two visitors share a mutable figure.
+    A session keeps its figures and moves the crosses in place, cheaper than validating a new figure's thousand
+    points. Each session holds its own, so no two visitors share a mutable figure.
     """
     points, description = projection(dataset, feature_set)
     ds = data.load(dataset)

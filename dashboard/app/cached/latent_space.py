@@ -21,11 +21,11 @@ TITLES = {"ae": "Plain autoencoder (ae-2)", "vae": "Variational autoencoder (vae
 THREE_D_MODELS = ("ae-3", "vae-3")  # the page's slider view; their slider ranges are shipped
 BIG_MODELS = ("ae-16", "vae-16")  # the page's principal directions view; their directions are shipped
 N_DIRECTIONS = 4
-# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
-CODES_CODE = ("dashboard/core/nets.py", "dashboard/core/metrics.py")  # a shipped model's training codes
-MAP_CODE = ("dashboard/latent_space/grid.py", "dashboard/viz/latent_space_figures.py",
-            "dashboard/sampling/quality.py", *CODES_CODE)
-PROBE_CODE = ("dashboard/latent_space/probe.py", "dashboard/latent_space/grid.py", *CODES_CODE)
+# Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
+# by themselves), so the build's old result is computed live until the build stores it anew.
+MAP_VERSION = 1
+SLIDER_RANGES_VERSION = 1
+DIRECTIONS_VERSION = 1
 
 
 def map_live(dataset: str, family: str) -> dict:
@@ -44,7 +44,7 @@ def map_data(dataset: str, family: str) -> tuple[latent_space.MapGrid, bytes, np
     """(the map's grid, its atlas PNG, the model's training codes (N, 2)); shared read-only by every session."""
     name = f"{family}-2"
     found = artifacts.stored("latent_space.map", dataset, {"family": family, "n": latent_space.GRID_SIDE},
-                             [name, quality.FILE_STEM], MAP_CODE, lambda: map_live(dataset, family))
+                             [name, quality.FILE_STEM], lambda: map_live(dataset, family), version=MAP_VERSION)
     png = found["atlas_png"].tobytes()
     return dataclasses.replace(found["grid"], atlas=figures.atlas_levels(png)), png, found["train_codes"]
 
@@ -111,15 +111,16 @@ def direction_strips(dataset: str, model_name: str, index: int, scale: int) -> t
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def slider_ranges(dataset: str, model_name: str) -> np.ndarray:
-    return artifacts.stored("latent_space.slider_ranges", dataset, {"name": model_name}, [model_name], PROBE_CODE,
-                            lambda: latent_space.slider_ranges(model_name, dataset))
+    return artifacts.stored("latent_space.slider_ranges", dataset, {"name": model_name}, [model_name],
+                            lambda: latent_space.slider_ranges(model_name, dataset), version=SLIDER_RANGES_VERSION)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def directions(dataset: str, model_name: str) -> latent_space.Directions:
     """The principal directions of a shipped model's training codes (shipped: no pass over the training split)."""
     return artifacts.stored("latent_space.directions", dataset, {"name": model_name, "m": N_DIRECTIONS}, [model_name],
-                            PROBE_CODE, lambda: latent_space.directions(model_name, dataset, N_DIRECTIONS))
+                            lambda: latent_space.directions(model_name, dataset, N_DIRECTIONS),
+                            version=DIRECTIONS_VERSION)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -141,10 +142,10 @@ def snapshots(dataset: str, model_name: str) -> snapshot_files.Snapshots | str:
         return str(exc)
 
 
-# A Figure, not a dict: st.plotly_chart validates a dict on every send (0.5 s for 41 frames), a Figure only once.
-# It opens at the last epoch whatever the visitor does, so every rerun sends it by reference (no bytes). Its arrays
-# are already plotly's base64 typed arrays, the form they are sent in: building the figure then takes 13 ms, not 54,
-# and each rerun's copy for sending 5 ms, not 24 (the JSON is the same; a test checks it).
+# A Figure, not a dict: st.plotly_chart validates a dict on every send, a Figure only once. It opens at the last
+# epoch whatever the visitor does, so every rerun sends it by reference (no bytes). Its arrays are already plotly's
+# base64 typed arrays, the form they are sent in, so neither building it nor each rerun's copy for sending converts
+# them again (the JSON is the same; a test checks it).
 @st.cache_resource(show_spinner=False, max_entries=64)
 def training_spec(dataset: str, model_name: str) -> go.Figure:
     """The snapshot animation of one model, opened at its last epoch (shared read-only by every session)."""
@@ -165,7 +166,7 @@ def training_loss_words(dataset: str, model_name: str) -> str:
     """What a shipped model's training loss measured, from its card (cards older than the choice mean BCE)."""
     try:
         kind = zoo.read_card(model_name, dataset).get("config", {}).get("recon_loss", "bce")
-    except (LookupError, ValueError, RuntimeError, OSError):  # no readable card: the loss every model once used
+    except (LookupError, ValueError, RuntimeError, OSError):  # no readable card: BCE, the default of older cards
         kind = "bce"
     return LOSS_WORDS.get(kind, kind)
 

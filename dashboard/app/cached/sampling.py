@@ -14,10 +14,12 @@ N_SCORED = samplers.N_SCORED  # samples per sampler behind the quality scores, a
 N_MAP_SAMPLES = 500  # samples drawn on the latent maps
 DEFAULT_COMPONENTS = 10  # the page's mixture size until the visitor moves its slider
 MAP_SIZES = (2, 3)  # latent sizes of the "holes" maps
-# The source files whose code the stored results below depend on: an edit to any makes them stale (computed live).
-CODE = ("dashboard/sampling/samplers.py", "dashboard/sampling/quality.py", "dashboard/core/nets.py",
-        "dashboard/core/metrics.py")
-GRID_CODE = (*CODE, "dashboard/viz/sampling_figures.py")  # the grids are PNGs drawn by sample_grid_png
+# Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
+# by themselves), so the build's old result is computed live until the build stores it anew.
+FIT_VERSION = 1
+GRID_VERSION = 1
+SCORES_VERSION = 1
+LATENT_MAP_VERSION = 1
 
 
 def default_k(dataset: str) -> int:
@@ -59,7 +61,7 @@ def fitted(dataset: str, model_name: str, kind: str, components: int) -> sampler
 
     # Only a mixture reads the component count: the other kinds share one stored fit whatever the slider says.
     params = {"model": model_name, "kind": kind, "components": components if kind == "gmm" else None}
-    return _rebuilt(kind, artifacts.stored("sampling.fit", dataset, params, [model_name], CODE, fit))
+    return _rebuilt(kind, artifacts.stored("sampling.fit", dataset, params, [model_name], fit, version=FIT_VERSION))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -80,7 +82,8 @@ def grid_png(dataset: str, label: str, k: int, components: int, seed: int, tempe
 
     params = {"setup": label, "k": k, "components": components, "seed": seed, "temperature": temperature,
               "side": GRID_SIDE, "scale": scale(dataset)}
-    return artifacts.stored("sampling.grid", dataset, params, [setup.model_name(k)], GRID_CODE, draw).tobytes()
+    return artifacts.stored("sampling.grid", dataset, params, [setup.model_name(k)], draw,
+                            version=GRID_VERSION).tobytes()
 
 
 @st.cache_resource(show_spinner="Loading the reference classifier…", max_entries=4)
@@ -97,8 +100,8 @@ def scores(dataset: str, k: int, components: int, temperature: float) -> dict:
     params = {"k": k, "components": components, "temperature": temperature, "n": N_SCORED,
               "seed": samplers.SCORE_SEED}
     models = [n for n in (f"ae-{k}", f"vae-{k}") if n in zoo.names(dataset)] + [quality.FILE_STEM]
-    return artifacts.stored("sampling.scores", dataset, params, models, CODE,
-                            lambda: samplers.scores(dataset, k, temperature, components))
+    return artifacts.stored("sampling.scores", dataset, params, models,
+                            lambda: samplers.scores(dataset, k, temperature, components), version=SCORES_VERSION)
 
 
 def map_view(dataset: str, model_name: str, kind: str, seed: int) -> samplers.LatentMap:
@@ -111,7 +114,8 @@ def map_view(dataset: str, model_name: str, kind: str, seed: int) -> samplers.La
         return {"samples": samples, "in_hole": in_hole, "uncovered": uncovered, "threshold": threshold}
 
     params = {"model": model_name, "kind": kind, "seed": seed, "n": N_MAP_SAMPLES, "components": DEFAULT_COMPONENTS}
-    found = artifacts.stored("sampling.latent_map", dataset, params, [model_name], CODE, compute)
+    found = artifacts.stored("sampling.latent_map", dataset, params, [model_name], compute,
+                             version=LATENT_MAP_VERSION)
     # Only what the sampler adds is stored: the test codes ship already (zoo.codes), the labels with the dataset.
     return samplers.LatentMap(codes=zoo.codes(model_name, dataset).astype(np.float64),
                               labels=data.load(dataset).y_test.numpy(), **found)
