@@ -170,28 +170,6 @@ class Comparison:
         return [NOISY_LABEL, *(m.label(config) for m in METHODS), "Clean"]
 
 
-def ssim(clean: torch.Tensor, image: torch.Tensor) -> float:
-    """Mean structural similarity over a batch: metrics.ssim's per-image numbers (scikit-image's defaults, the same
-    floats bit for bit), with the window filters run over the whole stack at once; image by image they were more than
-    half of a comparison's time (6 x 64 calls, ~50 ms of every "New" click or level move)."""
-    from scipy.ndimage import uniform_filter
-
-    a = clean.detach().cpu().numpy()[:, 0].astype(np.float64)  # (N, H, W)
-    b = image.detach().cpu().numpy()[:, 0].astype(np.float64)
-    _, h, w = a.shape
-    window = min(7, h - (1 - h % 2), w - (1 - w % 2))
-    size = (1, window, window)  # a window of 1 along the batch axis: scipy filters each image on its own
-    cov_norm = window ** 2 / (window ** 2 - 1)  # sample covariance, as structural_similarity's default
-    ux, uy = uniform_filter(a, size), uniform_filter(b, size)
-    uxx, uyy, uxy = uniform_filter(a * a, size), uniform_filter(b * b, size), uniform_filter(a * b, size)
-    vx, vy, vxy = cov_norm * (uxx - ux * ux), cov_norm * (uyy - uy * uy), cov_norm * (uxy - ux * uy)
-    c1, c2 = 0.01 ** 2, 0.03 ** 2  # (K1 * data range)^2 and (K2 * data range)^2 for images in [0, 1]
-    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux ** 2 + uy ** 2 + c1) * (vx + vy + c2))
-    pad = (window - 1) // 2  # the strip the window overhangs is left out, as scikit-image does
-    # One mean per image, summed in the order scikit-image sums a single image, so every number matches.
-    return float(np.array([s[i, pad:h - pad, pad:w - pad].mean(dtype=np.float64) for i in range(len(s))]).mean())
-
-
 def compare(clean: torch.Tensor, noise: str, level: float, seed: int = 0, config: DenoiseConfig = DenoiseConfig(),
             with_ssim: bool = True) -> Comparison:
     """Corrupt clean images (N, C, H, W) with one noise type, run every method and score each against clean."""
@@ -199,7 +177,7 @@ def compare(clean: torch.Tensor, noise: str, level: float, seed: int = 0, config
     outputs = {m.key: m.run(noisy, config) for m in METHODS}
     names = labels(config)
     scores = tuple(
-        Score(key, names[key], metrics.psnr(clean, image), ssim(clean, image) if with_ssim else None)
+        Score(key, names[key], metrics.psnr(clean, image), metrics.ssim(clean, image) if with_ssim else None)
         for key, image in {NOISY_KEY: noisy, **outputs}.items())
     return Comparison(noise, level, seed, clean, noisy, outputs, scores, len(clean))
 

@@ -246,6 +246,29 @@ def test_metrics_on_known_values():
     assert metrics.ssim(img, torch.rand(3, 1, 28, 28)) < 0.5
 
 
+@pytest.mark.parametrize("side", [8, 28, 9])
+def test_ssim_is_scikit_images_per_image_ssim(side):
+    """One batched SSIM serves every page; per image it gives scikit-image's numbers with its defaults."""
+    from skimage.metrics import structural_similarity
+
+    generator = torch.Generator().manual_seed(side)
+    x = torch.rand(5, 1, side, side, generator=generator)
+    y = (x + 0.3 * torch.randn(x.shape, generator=generator)).clamp(0, 1)
+    expected = [structural_similarity(a[0].double().numpy(), b[0].double().numpy(), data_range=1.0,
+                                      win_size=metrics.ssim_window(side, side)) for a, b in zip(x, y)]
+    assert metrics.ssim_per_image(x, y) == pytest.approx(expected, abs=1e-9)
+    assert metrics.ssim_per_image(x, y, batch_size=2) == pytest.approx(expected, abs=1e-9)
+    window = metrics.ssim_window(side, side)
+    assert metrics.ssim_map(x, y).shape == (5, 1, side - window + 1, side - window + 1)
+
+
+def test_the_ssim_window_fits_the_image():
+    assert metrics.ssim_window(28, 28) == metrics.ssim_window(8, 8) == 7
+    assert metrics.ssim_window(6, 28) == 5 and metrics.ssim_window(5, 5) == 5
+    with pytest.raises(ValueError, match="at least 3x3"):
+        metrics.ssim_window(2, 28)
+
+
 def test_each_family_is_a_class_that_carries_its_differences():
     shape = (1, 8, 8)
     assert nets.FAMILIES == ("ae", "vae", "dae")
