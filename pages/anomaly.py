@@ -44,13 +44,12 @@ if scenario == "corrupted":
         level = columns[2].slider("Strength", spec.low, spec.high, spec.default, key=f"anomaly_level_{corruption}",
                                   help=f"{spec.label}: {spec.level_meaning}.")
 score_keys = list(anomaly.SCORE_KINDS)
-SCORE_BUTTONS = {"mse": "Pixels", "ssim": "Structure", "code": "Code", "combined": "Both"}
 opening_score = anomaly.default_score(scenario)
 # Its own row: four buttons need more room than a quarter of the page, and on a phone they wrap instead of clipping.
 kind = st.columns([3, 2])[0].segmented_control(
-    "Anomaly score", score_keys, format_func=SCORE_BUTTONS.get,
+    "Anomaly score", score_keys, format_func=lambda k: anomaly.score_kind(k).short,
     key=ui.url_key("anomaly_score", "score", opening_score, score_keys),
-    help="  \n".join(f"**{SCORE_BUTTONS[k]}**: {v.label}, {v.explanation}." for k, v in anomaly.SCORE_KINDS.items())
+    help="  \n".join(f"**{s.short}**: {s.label}, {s.explanation}." for s in anomaly.SCORES)
     ) or opening_score
 
 if scenario == "ood" and not anomaly.ood_available():
@@ -77,7 +76,7 @@ model = cached.detector(dataset_name, scenario, digit)
 results = cached.analysis(key, kind, model)
 evaluation = results["evaluation"]
 st.markdown(f"**{split.description}**  \nDetector: {info.model}. Test set: {len(split.y_test):,} images, "
-            f"{split.y_test.sum():,} of them anomalous. Score: {anomaly.SCORE_KINDS[kind].label}.")
+            f"{split.y_test.sum():,} of them anomalous. Score: {anomaly.score_kind(kind).label}.")
 
 # ---------------------------------------------------------------- your own image (scored before the threshold panel)
 
@@ -241,7 +240,7 @@ if not info.trains_model:
     st.subheader("6 · Which shipped model makes the best detector?")
     st.markdown(
         f"This scenario uses **{anomaly.SHIPPED_MODEL}** with the "
-        f"**{anomaly.SCORE_KINDS[anomaly.DEFAULT_SCORE].label}** score, because it separated test digits from the "
+        f"**{anomaly.score_kind(anomaly.DEFAULT_SCORE).label}** score, because it separated test digits from the "
         "*Not digits* probe set best of every shipped model and score. Why the code size matters: a code of k "
         "numbers can only keep what the training digits share, so a letter or a scribble is squeezed into the "
         "nearest digit-like code and comes back as a digit, with a large error. A wider code keeps enough to copy "
@@ -260,6 +259,6 @@ if not info.trains_model:
     if table is not None:
         st.markdown(anomaly_charts.detector_markdown(table, anomaly.SHIPPED_MODEL, anomaly.DEFAULT_SCORE))
         st.caption(f"AUROC on {table.attrs.get('n_digits', 0):,} test digits against "
-                   f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Columns: pixels "
-                   "(MSE), structure (1 - SSIM), code density, and both (structure + code density); code density "
-                   "fits a Gaussian mixture to each model's codes of the training digits.")
+                   f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Columns: "
+                   f"{anomaly_charts.score_columns(table)}; code density fits a Gaussian mixture to each model's "
+                   "codes of the training digits.")

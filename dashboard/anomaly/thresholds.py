@@ -12,7 +12,14 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from dashboard.anomaly.density import Reference, fit_reference
 from dashboard.anomaly.scenarios import Split, training_identity, training_images
-from dashboard.anomaly.scores import DEFAULT_SCORE, RECONSTRUCTION_PART, SCORE_KINDS, all_scores, anomaly_scores
+from dashboard.anomaly.scores import (
+    DEFAULT_SCORE,
+    RECONSTRUCTION_PART,
+    SCORE_KINDS,
+    all_scores,
+    anomaly_scores,
+    score_kind,
+)
 from dashboard.core import memo
 
 
@@ -232,7 +239,7 @@ def reference_for(model: torch.nn.Module, split: Split) -> Reference:
 def evaluate(model: torch.nn.Module, split: Split, kind: str = DEFAULT_SCORE,
              reference: Reference | None = None) -> Evaluation:
     """Score a split's training, validation and test images with one score kind of the model."""
-    if kind in SCORE_KINDS and SCORE_KINDS[kind].needs_reference and reference is None:
+    if score_kind(kind).needs_reference and reference is None:
         reference = reference_for(model, split)
     return Evaluation(kind, anomaly_scores(model, split.x_test, kind, reference), split.y_test,
                       anomaly_scores(model, split.x_train, kind, reference),

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from dashboard.anomaly import SCORE_KINDS, Evaluation, ImageScore, OperatingPoint
+from dashboard.anomaly import SCORE_KINDS, Evaluation, ImageScore, OperatingPoint, score_kind
 from dashboard.core import metrics
 from dashboard.viz import plots
 
@@ -47,7 +47,7 @@ def histogram_spec(evaluation: Evaluation, bins: int = 40, height: int = 260) ->
             "mark": {"type": "bar", "opacity": 0.55, "binSpacing": 0},
             "encoding": {
                 "x": {"field": "start", "type": "quantitative", "title": f"anomaly score: "
-                      f"{SCORE_KINDS[evaluation.kind].label}", "scale": {"domain": [low, high]}},
+                      f"{score_kind(evaluation.kind).label}", "scale": {"domain": [low, high]}},
                 "x2": {"field": "end"},
                 "y": {"field": "share", "type": "quantitative", "stack": None, "title": "share of the group",
                       "axis": {"format": "%"}},
@@ -201,9 +201,6 @@ def table_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-SCORE_SHORT = {"mse": "pixels", "ssim": "structure", "code": "code", "combined": "both"}  # narrow table headers
-
-
 def code_size_markdown(sizes: pd.DataFrame) -> str:
     """Per plain AE: median error on digits and on probes, their ratio and the pixel error's AUROC, as markdown.
 
@@ -219,10 +216,24 @@ def detector_markdown(table: pd.DataFrame, model: str, kind: str) -> str:
     """AUROC of every shipped model (rows) and score (columns) as markdown, the chosen detector in bold."""
     grid = table.pivot(index="model", columns="score", values="AUROC")
     grid = grid.loc[list(dict.fromkeys(table["model"]))]  # the zoo's order, not alphabetical
-    kinds = [k for k in SCORE_KINDS if k in grid.columns]
-    lines = ["| model | " + " | ".join(SCORE_SHORT.get(k, k) for k in kinds) + " |",
+    kinds = _table_scores(table)
+    lines = ["| model | " + " | ".join(score_kind(k).short for k in kinds) + " |",
              "|---|" + "---:|" * len(kinds)]
     for name, row in grid.iterrows():
         cells = [f"**{row[k]:.3f}**" if (name, k) == (model, kind) else f"{row[k]:.3f}" for k in kinds]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _table_scores(table: pd.DataFrame) -> list[str]:
+    """The scores a table holds, in the registry's order; a score the registry lacks is an error."""
+    found = set(table["score"])
+    for key in found:
+        score_kind(key)
+    return [key for key in SCORE_KINDS if key in found]
+
+
+def score_columns(table: pd.DataFrame) -> str:
+    """What each score column of detector_markdown is, in words: "Pixels = squared error (MSE), ..."."""
+    scores = [score_kind(key) for key in _table_scores(table)]
+    return ", ".join(f"{s.short} = {s.label[:1].lower()}{s.label[1:]}" for s in scores)

@@ -176,6 +176,21 @@ def test_ssim_score_matches_scikit_image():
     assert anomaly.score_pairs(x, x, "ssim") == pytest.approx(np.zeros(6), abs=1e-9)
 
 
+def test_the_score_registry_names_every_score_and_refuses_unknown_keys():
+    assert [score.key for score in anomaly.SCORES] == list(anomaly.SCORE_KINDS)
+    for score in anomaly.SCORES:
+        assert score.label and score.short and score.explanation
+        assert anomaly.score_kind(score.key) is score
+    with pytest.raises(ValueError, match="Unknown score 'psnr'"):
+        anomaly.score_kind("psnr")
+    x = torch.rand(2, 1, 8, 8)
+    for call in (lambda: anomaly.score_pairs(x, x, "psnr"), lambda: anomaly.error_maps(x, x, "psnr")):
+        with pytest.raises(ValueError, match="Unknown score"):
+            call()
+    with pytest.raises(ValueError, match="needs the model's codes"):
+        anomaly.score_pairs(x, x, "combined")
+
+
 def test_error_maps_have_image_shape_and_locate_damage():
     x = torch.zeros(2, 1, 28, 28)
     damaged = x.clone()

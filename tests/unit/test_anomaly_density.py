@@ -164,3 +164,16 @@ def test_code_sizes_and_the_best_detector_pick():
                                   {"model": "b", "score": "combined", "AUROC": 0.95},
                                   {"model": "c", "score": "ssim", "AUROC": 0.95}])
     assert shipped.best_detector(table) == ("b", "combined", 0.95)
+
+
+def test_the_detector_table_names_its_columns_from_the_score_registry():
+    from dashboard.viz import anomaly_charts
+
+    table = shipped.pd.DataFrame([{"model": m, "score": s, "AUROC": 0.9} for m in ("a", "b") for s in ("ssim", "mse")])
+    lines = anomaly_charts.detector_markdown(table, "b", "mse").splitlines()
+    assert lines[0] == "| model | Pixels | Structure |" and lines[3] == "| b | **0.900** | 0.900 |"
+    assert anomaly_charts.score_columns(table) == ("Pixels = squared error (MSE), "
+                                                   "Structure = structural error (1 - SSIM)")
+    unknown = shipped.pd.concat([table, shipped.pd.DataFrame([{"model": "a", "score": "psnr", "AUROC": 0.5}])])
+    with pytest.raises(ValueError, match="Unknown score 'psnr'"):
+        anomaly_charts.detector_markdown(unknown, "b", "mse")
