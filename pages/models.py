@@ -7,11 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.app import models, training, ui
-from dashboard.core import corrupt, nets, recipes, snapshots, train, zoo
+from dashboard.core import corrupt, isolated, nets, recipes, snapshots, train, zoo
 from dashboard.viz import latent_space_figures, plots
 
 MAX_EPOCHS = 40
 MAX_SECONDS = 180
+OVERRUN_SECONDS = 180  # the epoch that crosses MAX_SECONDS, scoring and the child's start; past it the run is killed
 LATENT_SIZES = [2, 3, 8, 16, 32, 64]
 LIVE_MAP_SECONDS = 0.5  # least time between two redraws of the live code map
 
@@ -23,7 +24,10 @@ dataset_name, ds = ui.page_header(
 
 
 def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: float) -> None:
-    """Train one model for this session with a live progress bar and loss curve; the caller holds the slot."""
+    """Train one model for this session in a child process, with a live progress bar and loss curve.
+
+    The caller holds the slot. The child keeps the server from growing with every run a visitor starts.
+    """
     name = f"{family}-{latent}"
     label = models.next_own_label(name)
     # Only the denoising family reads the noise settings; the others carry them unused.
@@ -40,31 +44,36 @@ def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: f
             chart = chart_col.empty()
             live_map = map_col.empty() if mappable else None
             history: list[float] = []
-            deadline = time.monotonic() + MAX_SECONDS
-            recorder = snapshots.Recorder.for_dataset(ds) if mappable else None
-            labels = ds.y_test.numpy()[recorder.indices.numpy()] if mappable else None
+            labels = ds.y_test.numpy()[snapshots.image_indices(len(ds.x_test)).numpy()] if mappable else None
 
             def report(epoch: int, total: int, loss: float) -> None:
                 history.append(loss)
                 bar.progress(epoch / total, text=f"Epoch {epoch}/{total}: loss {loss:.4f}")
                 chart.altair_chart(plots.loss_curve(history), width="stretch")
 
-            drawn = {"at": 0.0}  # a chart replaced every few milliseconds never finishes drawing: ~2 a second
+            # A chart replaced every few milliseconds never finishes drawing, hence LIVE_MAP_SECONDS between redraws.
+            drawn: dict = {"at": 0.0, "codes": None, "loss": None}
 
-            def draw_codes(epoch: int, model=None, loss: float | None = None, final: bool = False) -> None:
-                if model is not None:
-                    recorder(epoch, model, loss)
+            def draw_codes(epoch: int, codes=None, loss: float | None = None, final: bool = False) -> None:
+                if codes is not None:
+                    drawn["codes"], drawn["loss"] = codes, loss
                 if not final and epoch and time.monotonic() - drawn["at"] < LIVE_MAP_SECONDS:
                     return
                 drawn["at"] = time.monotonic()
                 live_map.plotly_chart(latent_space_figures.live_codes(
-                    recorder.codes[-1], labels, ds.classes, label, epoch, recorder.loss[-1] if epoch else None),
+                    drawn["codes"], labels, ds.classes, label, epoch, drawn["loss"]),
                     width="stretch", key=f"models_live_map_{epoch}_{final}", config={"displayModeBar": False})
 
             plan = recipes.Recipe(name, dataset_name, config, settings)
-            result, card, payload = recipes.make(
-                plan, x_train=ds.x_train[:models.ON_DEMAND_MAX_IMAGES], progress=report,
-                should_stop=lambda: time.monotonic() > deadline, on_epoch=draw_codes if mappable else None)
+            try:
+                result, card, payload = isolated.make_in_child(
+                    plan, ds.x_train[:models.ON_DEMAND_MAX_IMAGES], progress=report,
+                    on_codes=draw_codes if mappable else None, stop_after_s=MAX_SECONDS,
+                    timeout_s=MAX_SECONDS + OVERRUN_SECONDS)
+            except isolated.ChildError as exc:
+                status.update(label=f"Training {label} failed", state="error")
+                st.error(f"{exc} Try again, or with fewer epochs.", icon="🚫")
+                return
             if mappable:
                 draw_codes(result.epochs_done, final=True)
                 map_col.caption(f"Where {len(labels):,} test digits land after each epoch, coloured by class: one "

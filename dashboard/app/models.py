@@ -9,7 +9,7 @@ from torch import nn
 
 from dashboard.app import training
 from dashboard.app.sidebar import current_dataset, dataset
-from dashboard.core import train, zoo
+from dashboard.core import isolated, train, zoo
 
 USER_MODELS_KEY = "user_models"
 # On-demand training for datasets without shipped models: bounded so that one visitor cannot hog the server.
@@ -141,9 +141,14 @@ def _offer_on_demand_training(ref: ModelRef) -> None:
         if not acquired:
             return
         bar = st.progress(0.0, text=f"Training {ref.name}…")
-        result = train.train(zoo.config_for(ref.name, ref.dataset), ds.x_train[:n_images],
-                             train.TrainConfig(epochs=ON_DEMAND_EPOCHS),
-                             progress=lambda e, n, loss: bar.progress(e / n, text=f"Epoch {e}/{n}: loss {loss:.4f}"))
+        try:  # in a child process, so the server keeps none of the memory training touches
+            result = isolated.train_in_child(
+                zoo.config_for(ref.name, ref.dataset), ds.x_train[:n_images],
+                train.TrainConfig(epochs=ON_DEMAND_EPOCHS),
+                progress=lambda e, n, loss: bar.progress(e / n, text=f"Epoch {e}/{n}: loss {loss:.4f}"))
+        except isolated.ChildError as exc:
+            st.error(str(exc), icon="🚫")
+            return
         store = _trained_on_demand()
         while len(store) >= MAX_ON_DEMAND_MODELS:
             store.pop(next(iter(store)))

@@ -18,7 +18,8 @@ def slot(wait_s: float = 0.0, busy_message: str = BUSY_MESSAGE) -> Iterator[bool
     """Hold the training slot for the block; yields False (after a notice) when it stays busy for wait_s seconds.
 
     Training two models at once on a small shared server makes both crawl and can run it out of memory, so
-    every training run in the app, on-demand or a visitor's own, goes through here.
+    every training run in the app, on-demand or a visitor's own, goes through here, and runs in a child process
+    (core.isolated) so that it cannot grow the server.
     """
     acquired = _SLOT.acquire(timeout=wait_s) if wait_s > 0 else _SLOT.acquire(blocking=False)
     if not acquired:
