@@ -8,6 +8,8 @@ const VIEWS = new WeakMap(); // parentElement -> view, so a rerun with the same 
 const SIDE_PX = 108; // preview column
 const MAX_PLOT_PX = 380;
 const MIN_PLOT_PX = 220;
+const MIN_SIGMA_PX = 12; // below this a 1σ ellipse is drawn enlarged, and labelled with the factor
+const COARSE = window.matchMedia && window.matchMedia("(pointer: coarse)").matches; // a touch screen: no hover
 
 function cssVar(element, name, fallback) {
   const value = getComputedStyle(element).getPropertyValue(name).trim();
@@ -44,7 +46,7 @@ function buildMap(parent, data) {
         <canvas class="llm-preview" width="${cellW}" height="${cellH}"></canvas>
         <div class="llm-readout" aria-live="polite"></div>
         <div class="llm-verdict"></div>
-        <div class="llm-hint">Point at the map; click to pin.</div>
+        <div class="llm-hint">${COARSE ? "Tap or drag sideways across the map; a tap pins." : "Point at the map; click to pin."}</div>
       </div>
     </div>
     <div class="llm-legend"></div>`;
@@ -125,16 +127,28 @@ function buildMap(parent, data) {
   function drawMarks(ctx) {
     if (!marks) return;
     const ink = "#111111";
+    const text = cssVar(root, "--st-text-color", ink); // readable on the light and the dark theme's background
     if (marks.own && marks.sigma) {
       const [px, py] = toPx(marks.own);
+      const rx = marks.sigma[0] / side * size;
+      const ry = marks.sigma[1] / side * size;
+      // A confident encoder's ellipse is a few pixels wide and would hide under the diamond: draw it enlarged by a
+      // power of ten, and say so beside it, so the shape of the uncertainty can be seen at the map's scale.
+      let scale = 1;
+      while (Math.max(rx, ry) * scale < MIN_SIGMA_PX && scale < 1000) scale *= 10;
       ctx.save();
       ctx.setLineDash([5, 4]);
-      ctx.strokeStyle = ink;
+      ctx.strokeStyle = text;
       ctx.lineWidth = 1.5;
       for (const k of [1, 2]) { // one and two standard deviations of the VAE's posterior
         ctx.beginPath();
-        ctx.ellipse(px, py, k * marks.sigma[0] / side * size, k * marks.sigma[1] / side * size, 0, 0, 2 * Math.PI);
+        ctx.ellipse(px, py, k * rx * scale, k * ry * scale, 0, 0, 2 * Math.PI);
         ctx.stroke();
+      }
+      if (scale > 1) {
+        ctx.fillStyle = text;
+        ctx.font = "600 11px sans-serif";
+        ctx.fillText(`\u03C3 \u00D7${scale}`, px + 1.45 * rx * scale + 3, py - 1.45 * ry * scale - 3);
       }
       ctx.restore();
     }
@@ -235,6 +249,13 @@ function buildMap(parent, data) {
   }
 
   over.addEventListener("pointermove", (event) => {
+    hovered = true;
+    show(pointerZ(event), "");
+  });
+  // A finger has no hover: touching the map shows the decode under it at once (a sideways drag scrubs; an upward
+  // or downward one scrolls the page, as .llm-plot's touch-action asks).
+  over.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "mouse") return;
     hovered = true;
     show(pointerZ(event), "");
   });
