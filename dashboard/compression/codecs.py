@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
 from sklearn.decomposition import PCA
 from torch import nn
 
-from dashboard.core import baselines, data, metrics, zoo
+from dashboard.core import baselines, data, images, metrics, zoo
 
 LATENT_SIZES = (2, 3, 8, 16, 32)
 METHODS = ("AE", "VAE", "PCA")
@@ -46,9 +44,7 @@ def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def png_bytes(image: torch.Tensor | np.ndarray) -> int:
     """Size of the image as an 8-bit greyscale PNG written by Pillow with optimize on."""
-    buffer = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buffer, format="PNG", optimize=True)
-    return len(buffer.getvalue())
+    return len(images.encode_png(to_uint8(image), optimize=True))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Turn an uploaded file or a canvas drawing into a model-ready digit image, or say clearly why not."""
+"""Images in and out: an upload or a drawing made a model-ready digit (or clearly refused), and pixels as PNG."""
 
 from __future__ import annotations
 
@@ -171,12 +171,25 @@ def from_canvas(rgba: np.ndarray | None, image_shape: tuple[int, int, int] = (1,
     return prepare_array(gray, image_shape, [], empty_message=empty)
 
 
-def to_png(image: torch.Tensor | np.ndarray, scale: int = 1) -> bytes:
-    """A (H, W) or (1, H, W) image in [0, 1] -> PNG bytes, enlarged with crisp pixels."""
-    array = np.asarray(torch.as_tensor(image).detach().cpu().squeeze(), dtype=np.float32)
-    pil = Image.fromarray((np.clip(array, 0, 1) * 255).astype(np.uint8))
-    if scale > 1:
-        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+def enlarge(pixels: np.ndarray, scale: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Pixels enlarged scale times along two axes (height, width) with crisp, nearest-neighbour edges."""
+    if scale <= 1:
+        return pixels
+    return pixels.repeat(scale, axis=axes[0]).repeat(scale, axis=axes[1])
+
+
+def encode_png(pixels: np.ndarray, scale: int = 1, palette: list[int] | None = None, **options) -> bytes:
+    """A uint8 picture, (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA, as PNG bytes, optionally enlarged.
+
+    palette: the picture holds indices into this flat [r, g, b, r, g, b, ...] list (a palette PNG). options go to
+    Pillow's PNG writer (optimize, bits).
+    """
+    array = np.asarray(pixels)
+    if array.dtype != np.uint8:
+        raise ValueError(f"A PNG is encoded from uint8 pixels, not {array.dtype}.")
+    image = Image.fromarray(np.ascontiguousarray(enlarge(array, scale)), mode="P" if palette else None)
+    if palette:
+        image.putpalette(palette)
     buffer = io.BytesIO()
-    pil.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", **options)
     return buffer.getvalue()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import torch
-from PIL import Image
 
 from dashboard.anomaly import SCORE_KINDS, Evaluation, ImageScore, OperatingPoint, score_kind
-from dashboard.core import metrics
+from dashboard.core import images, metrics
 from dashboard.viz import plots
 
 NORMAL_COLOR = "#4C78A8"
@@ -136,17 +133,9 @@ def with_operating_point(spec: dict, which: str, point: OperatingPoint) -> dict:
 def gallery_png(shown: list[ImageScore], scale: int = 3, vmax: float | None = None, gap: int = 4) -> bytes:
     """PNG of a grid: one column per image, rows input / reconstruction / error map (one error scale for all)."""
     top = vmax or max(float(s.error_map.max()) for s in shown)
-    columns = []
-    for item in shown:
-        gray = [np.repeat(plots.to_pixels(t[0], scale)[..., None], 3, axis=2) for t in (item.x, item.x_hat)]
-        tiles = [*gray, plots.heatmap_pixels(item.error_map, top, scale)]
-        spacer = np.full((gap, tiles[0].shape[1], 3), 255, np.uint8)
-        columns.append(np.concatenate([tiles[0], spacer, tiles[1], spacer, tiles[2]], axis=0))
-    divider = np.full((columns[0].shape[0], gap, 3), 255, np.uint8)
-    pieces = [part for column in columns for part in (column, divider)][:-1]
-    buffer = io.BytesIO()
-    Image.fromarray(np.concatenate(pieces, axis=1)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    rows = [[plots.to_pixels(s.x[0], scale) for s in shown], [plots.to_pixels(s.x_hat[0], scale) for s in shown],
+            [plots.heatmap_pixels(s.error_map, top, scale) for s in shown]]
+    return images.encode_png(plots.tile_grid(rows, gap, margin=0))
 
 
 def latent_points(model: torch.nn.Module, x: torch.Tensor) -> tuple[np.ndarray, str]:

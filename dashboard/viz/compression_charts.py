@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import altair as alt
@@ -10,7 +9,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import torch
-from PIL import Image
 
 from dashboard.compression import (
     LATENT_SIZES,
@@ -21,6 +19,7 @@ from dashboard.compression import (
     ReconstructionBatch,
     SingleReconstruction,
 )
+from dashboard.core import images
 from dashboard.viz import plots
 
 NOTE_COLOR = "#808080"  # marks and labels drawn on the chart: a grey that reads on the light and the dark theme
@@ -31,20 +30,9 @@ def pixel_scale(small_images: bool) -> int:
     return 10 if small_images else 3
 
 
-def tile_row(tiles: Sequence[np.ndarray], gap: int = 4, fill: int = 255) -> np.ndarray:
-    """Equal-height uint8 images (H, W) or (H, W, 3) side by side with a light gap: one picture to send, not many."""
-    rgb = any(t.ndim == 3 for t in tiles)
-    tiles = [np.repeat(t[..., None], 3, axis=2) if rgb and t.ndim == 2 else t for t in tiles]
-    spacer = np.full((tiles[0].shape[0], gap, *tiles[0].shape[2:]), fill, dtype=np.uint8)
-    parts = [part for tile in tiles for part in (tile, spacer)][:-1]
-    return np.concatenate(parts, axis=1)
-
-
-def encode_png(pixels: np.ndarray) -> bytes:
-    """A uint8 picture (H, W) or (H, W, 3) as PNG bytes, so a page can cache it and send it without re-encoding."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="PNG")
-    return buffer.getvalue()
+def row_png(tiles: Sequence[np.ndarray], gap: int = 4) -> bytes:
+    """Equal-height uint8 images side by side with a light gap, as one PNG: one picture to send, not many."""
+    return images.encode_png(plots.tile_grid([tiles], gap, margin=0))
 
 
 def vega_spec(chart: alt.TopLevelMixin) -> dict:
@@ -72,28 +60,28 @@ def vega_spec(chart: alt.TopLevelMixin) -> dict:
 
 def batch_pictures(batch: ReconstructionBatch, scale: int) -> dict[str, bytes]:
     """Each row of the batch (originals, then each method and its error map) as one finished PNG."""
-    pictures = {"original": encode_png(tile_row([plots.to_pixels(x, scale) for x in batch.originals]))}
+    pictures = {"original": row_png([plots.to_pixels(x, scale) for x in batch.originals])}
     for result in batch.results:
-        pictures[result.method] = encode_png(tile_row([plots.to_pixels(x, scale) for x in result.images]))
-        pictures[f"{result.method} error"] = encode_png(tile_row(
-            [plots.heatmap_pixels(e, batch.error_scale, scale) for e in result.errors]))
+        pictures[result.method] = row_png([plots.to_pixels(x, scale) for x in result.images])
+        pictures[f"{result.method} error"] = row_png(
+            [plots.heatmap_pixels(e, batch.error_scale, scale) for e in result.errors])
     return pictures
 
 
 def batch_grid_png(batch: ReconstructionBatch) -> bytes:
     """The originals and every method's rebuild as one labelled grid, for download."""
     rows = [list(batch.originals[:, 0])] + [list(r.images[:, 0]) for r in batch.results]
-    return plots.grid_png(rows, ["original"] + [r.name for r in batch.results])
+    return plots.grid_png(rows)
 
 
 def every_k_pictures(image: torch.Tensor | np.ndarray, found: Sequence[SingleReconstruction],
                      scale: int) -> dict[str, bytes]:
     """Finished PNGs of one image's rebuilds: the input, then one row per method with a tile per k."""
-    rows = {"input": encode_png(plots.to_pixels(image, scale))}
+    rows = {"input": images.encode_png(plots.to_pixels(image, scale))}
     for method in METHODS:
         mine = [r for r in found if r.method == method]
         if mine:
-            rows[method] = encode_png(tile_row([plots.to_pixels(r.image, scale) for r in mine]))
+            rows[method] = row_png([plots.to_pixels(r.image, scale) for r in mine])
     return rows
 
 
@@ -102,7 +90,7 @@ def probe_pictures(example: ProbeExample, scale: int) -> bytes:
 
     One row rather than three pictures: a phone stacks columns, and three full-width pictures ran a screen long.
     """
-    return encode_png(tile_row([plots.to_pixels(x, scale) for x in (example.image, example.learned, example.jpeg)]))
+    return row_png([plots.to_pixels(x, scale) for x in (example.image, example.learned, example.jpeg)])
 
 
 def latent_figure(view: LatentView, classes: list[str]) -> go.Figure:

@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from dashboard.core import images
 from dashboard.latent_space import grid as grids
 from dashboard.viz import plots
 
@@ -22,21 +23,12 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _png_uri(image: Image.Image, **options) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True, **options)
-    return _data_uri(buffer.getvalue())
-
-
 def atlas_png(atlas: np.ndarray, levels: int = grids.ATLAS_LEVELS) -> bytes:
     """The atlas's grey levels as a palette PNG (4 bits a pixel for 16 levels) whose palette maps level -> grey."""
-    image = Image.fromarray(np.asarray(atlas, dtype=np.uint8), mode="P")
     greys = [round(i * 255 / (levels - 1)) for i in range(levels)]
-    image.putpalette([g for grey in greys for g in (grey, grey, grey)])
-    buffer = io.BytesIO()
-    # optimize=True costs most of a second on a 28 x 28 atlas: the build pays it once and ships the bytes.
-    image.save(buffer, format="PNG", optimize=True, bits=4 if levels <= 16 else 8)
-    return buffer.getvalue()
+    # optimize=True is slow on an atlas: the build pays it once and ships the bytes.
+    return images.encode_png(np.asarray(atlas, dtype=np.uint8), palette=[g for grey in greys for g in (grey,) * 3],
+                             optimize=True, bits=4 if levels <= 16 else 8)
 
 
 def atlas_uri(atlas: np.ndarray, levels: int = grids.ATLAS_LEVELS) -> str:
@@ -62,7 +54,7 @@ def density_uri(log_density: np.ndarray) -> str:
     rgba = np.zeros((*values.shape, 4), np.uint8)
     rgba[..., :3] = SHADE_COLOR
     rgba[..., 3] = (share * SHADE_MAX_ALPHA).astype(np.uint8)
-    return _png_uri(Image.fromarray(rgba, mode="RGBA"))
+    return _data_uri(images.encode_png(rgba, optimize=True))
 
 
 def confidence_uri(predicted: np.ndarray, confidence: np.ndarray) -> str:
@@ -72,7 +64,7 @@ def confidence_uri(predicted: np.ndarray, confidence: np.ndarray) -> str:
     rgba[..., :3] = colors[np.asarray(predicted) % len(colors)]
     # Below 50% the classifier is guessing; fade those cells out completely.
     rgba[..., 3] = (np.clip((np.asarray(confidence) - 0.5) / 0.5, 0, 1) * CONFIDENCE_MAX_ALPHA).astype(np.uint8)
-    return _png_uri(Image.fromarray(rgba, mode="RGBA"))
+    return _data_uri(images.encode_png(rgba, optimize=True))
 
 
 def map_payload(grid: grids.MapGrid, codes: np.ndarray, labels: np.ndarray, classes: list[str], title: str,
@@ -114,13 +106,6 @@ def marks_payload(family: str, pin: tuple[float, float] | None = None, own: np.n
 
     return {"kind": "marks", "map": family, "pin": point(pin), "own": point(own), "sigma": point(sigma),
             "sample": point(sample)}
-
-
-def payload_bytes(payload: dict) -> int:
-    """What the payload weighs as the JSON Streamlit sends."""
-    import json
-
-    return len(json.dumps(payload).encode())
 
 
 # ---------------------------------------------------------------- 3D codes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 from plotly.colors import sample_colorscale
+
+from dashboard.core import images
 
 # One colour per method everywhere in the app, so "VAE" is the same orange on every page.
 METHOD_COLORS = {
@@ -46,52 +48,64 @@ def method_color(method: str) -> str:
 def to_pixels(image: torch.Tensor | np.ndarray, scale: int = 4) -> np.ndarray:
     """A (H, W) or (1, H, W) image in [0, 1] -> uint8 array enlarged with crisp (nearest) pixels for st.image."""
     array = np.asarray(torch.as_tensor(image).detach().cpu().float().squeeze().numpy())
-    array = (np.clip(array, 0.0, 1.0) * 255).astype(np.uint8)
-    return np.kron(array, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else array
+    return images.enlarge((np.clip(array, 0.0, 1.0) * 255).astype(np.uint8), scale)
 
 
 def heatmap_pixels(error: torch.Tensor | np.ndarray, vmax: float | None = None, scale: int = 4) -> np.ndarray:
     """Per-pixel error (H, W) -> RGB uint8 array in the app's heatmap colours; vmax fixes the scale across images."""
     array = np.abs(np.asarray(torch.as_tensor(error).detach().cpu().float().squeeze().numpy()))
     top = vmax if vmax else max(float(array.max()), 1e-8)
-    rgb = _HEATMAP_LUT[(np.clip(array / top, 0.0, 1.0) * 255).astype(np.uint8)]  # (H, W, 3)
-    return np.kron(rgb, np.ones((scale, scale, 1), dtype=np.uint8)) if scale > 1 else rgb
+    return images.enlarge(_HEATMAP_LUT[(np.clip(array / top, 0.0, 1.0) * 255).astype(np.uint8)], scale)  # (H, W, 3)
 
 
-def grid_png(rows: list[list[torch.Tensor]], row_labels: list[str] | None = None, scale: int = 3,
-             gap: int = 2, column_labels: list[str] | None = None) -> bytes:
+def tile_grid(rows: Sequence[Sequence[np.ndarray]], gap: int = 2, margin: int | None = None,
+              fill: int = 255) -> np.ndarray:
+    """uint8 tiles, (H, W) grey or (H, W, 3) RGB, laid out row by row on a light canvas: one picture to send.
+
+    Each tile sits in a cell as large as the largest tile, cells gap pixels apart, margin (default: gap) around all.
+    Grey tiles turn RGB when any tile is.
+    """
+    margin = gap if margin is None else margin
+    flat = [tile for row in rows for tile in row]
+    rgb = any(tile.ndim == 3 for tile in flat)
+    cell_h, cell_w = max(t.shape[0] for t in flat), max(t.shape[1] for t in flat)
+    n_cols = max(len(row) for row in rows)
+    canvas = np.full((len(rows) * (cell_h + gap) - gap + 2 * margin, n_cols * (cell_w + gap) - gap + 2 * margin,
+                      *((3,) if rgb else ())), fill, np.uint8)
+    for r, row in enumerate(rows):
+        for c, tile in enumerate(row):
+            top, left = margin + r * (cell_h + gap), margin + c * (cell_w + gap)
+            canvas[top:top + tile.shape[0], left:left + tile.shape[1]] = tile[..., None] if rgb and tile.ndim == 2 \
+                else tile
+    return canvas
+
+
+def grid_png(rows: Sequence[Sequence[torch.Tensor]], scale: int = 3, gap: int = 2,
+             column_labels: list[str] | None = None) -> bytes:
     """A grid of grey images (rows of (H, W) tensors in [0, 1]) as one PNG, optionally with a heading per column.
 
     Headings are drawn into the picture, so the grid shrinks as one piece on a phone instead of stacking its
     columns, and no raw HTML is needed to keep names above their images.
     """
-    tiles = [[to_pixels(img, scale) for img in row] for row in rows]
-    tile_h = max(t.shape[0] for row in tiles for t in row)
-    tile_w = max(t.shape[1] for row in tiles for t in row)
-    n_cols = max(len(row) for row in tiles)
-    head_h = 2 * HEADING_PX + 2 * gap if column_labels else 0  # room for headings of up to two lines
-    canvas = np.full((head_h + len(tiles) * (tile_h + gap) + gap, n_cols * (tile_w + gap) + gap), 255, np.uint8)
-    for r, row in enumerate(tiles):
-        for c, tile in enumerate(row):
-            top, left = head_h + gap + r * (tile_h + gap), gap + c * (tile_w + gap)
-            canvas[top:top + tile.shape[0], left:left + tile.shape[1]] = tile
-    image = Image.fromarray(canvas)
-    if column_labels:
-        from PIL import ImageDraw, ImageFont
+    tiles = [[to_pixels(image, scale) for image in row] for row in rows]
+    canvas = tile_grid(tiles, gap)
+    if not column_labels:
+        return images.encode_png(canvas)
+    from PIL import ImageDraw, ImageFont
 
-        draw = ImageDraw.Draw(image)
-        font = ImageFont.load_default(size=max(10, min(HEADING_PX - 4, tile_w // 6)))
-        for c, label in enumerate(column_labels[:n_cols]):
-            lines = _wrap(label, font, tile_w - 4)
-            centre = gap + c * (tile_w + gap) + tile_w / 2
-            for n, line in enumerate(lines):
-                middle = head_h / 2 + (n - (len(lines) - 1) / 2) * HEADING_PX
-                draw.text((centre, middle), line, fill=40, font=font, anchor="mm")
-    buffer = io.BytesIO()
-    if row_labels:
-        image.info["rows"] = ", ".join(row_labels)
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    tile_w = max(tile.shape[1] for row in tiles for tile in row)
+    n_cols = max(len(row) for row in tiles)
+    head_h = 2 * HEADING_PX + 2 * gap  # room for headings of up to two lines
+    picture = Image.fromarray(np.vstack([np.full((head_h, canvas.shape[1]), 255, np.uint8), canvas]))
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=max(10, min(HEADING_PX - 4, tile_w // 6)))
+    for c, label in enumerate(column_labels[:n_cols]):
+        lines = _wrap(label, font, tile_w - 4)
+        centre = gap + c * (tile_w + gap) + tile_w / 2
+        for n, line in enumerate(lines):
+            middle = head_h / 2 + (n - (len(lines) - 1) / 2) * HEADING_PX
+            draw.text((centre, middle), line, fill=40, font=font, anchor="mm")
+    return images.encode_png(np.asarray(picture))
 
 
 def _wrap(label: str, font, width: float) -> list[str]:

@@ -326,11 +326,10 @@ def test_own_image_report_is_keyed_by_pixels(digits, codecs_by_k):
     assert [p.setting for p in comparison.learned] == [f"k = {k}" for k in compression.LATENT_SIZES]
 
 
-def test_tile_row_and_charts(evaluated, digits, codecs_by_k):
-    grey, rgb = np.zeros((4, 3), np.uint8), np.full((4, 2, 3), 7, np.uint8)
-    row = compression_charts.tile_row([grey, rgb], gap=1)
-    assert row.shape == (4, 6, 3) and (row[:, 3] == 255).all() and (row[:, 4:] == 7).all()
-    assert compression_charts.tile_row([grey, grey], gap=2).shape == (4, 8)
+def test_row_pictures_and_charts(evaluated, digits, codecs_by_k):
+    grey, rgb = np.zeros((4, 3), np.uint8), np.full((4, 3, 3), 7, np.uint8)
+    row = np.asarray(Image.open(io.BytesIO(compression_charts.row_png([grey, rgb], gap=1))))
+    assert row.shape == (4, 7, 3) and (row[:, 3] == 255).all() and (row[:, 4:] == 7).all() and (row[:, :3] == 0).all()
     spec = compression_charts.vega_spec(
         compression_charts.rate_distortion_chart(compression.rate_distortion_table(evaluated), 16))
     assert len(spec["layer"]) == 3 and "datasets" not in spec

@@ -161,3 +161,20 @@ def test_mutated_png_never_crashes(noise, cut):
         images.from_bytes(payload, SHAPE, "mutant.png")
     except images.ImageInputError:
         pass
+
+
+def test_encode_png_keeps_the_pixels_of_every_mode_and_enlarges_crisply():
+    rng = np.random.default_rng(0)
+    for pixels in (rng.integers(0, 256, (5, 7)), rng.integers(0, 256, (5, 7, 3)), rng.integers(0, 256, (5, 7, 4))):
+        pixels = pixels.astype(np.uint8)
+        decoded = np.asarray(Image.open(io.BytesIO(images.encode_png(pixels))))
+        assert np.array_equal(decoded, pixels)
+        big = np.asarray(Image.open(io.BytesIO(images.encode_png(pixels, scale=3))))
+        assert np.array_equal(big[::3, ::3], pixels) and np.array_equal(big[2::3, 2::3], pixels)
+    levels = rng.integers(0, 16, (6, 6)).astype(np.uint8)
+    palette = [v for level in range(16) for v in (level * 17,) * 3]
+    with Image.open(io.BytesIO(images.encode_png(levels, palette=palette, bits=4))) as decoded:
+        assert decoded.mode == "P" and np.array_equal(np.asarray(decoded), levels)
+        assert np.array_equal(np.asarray(decoded.convert("L")), levels * 17)
+    with pytest.raises(ValueError, match="uint8"):
+        images.encode_png(np.zeros((2, 2)))

@@ -79,3 +79,25 @@ def test_the_code_bars_spec_draws_each_signed_value_in_its_colour():
     assert spec["encoding"]["color"] == {"condition": {"test": "datum.value > 0", "value": plots.METHOD_COLORS["AE"]},
                                          "value": plots.METHOD_COLORS["VAE"]}
     assert spec["height"] == 220 and spec["mark"]["type"] == "bar"
+
+
+def test_a_tile_grid_places_each_tile_in_an_equal_cell_and_turns_grey_into_rgb_beside_colour():
+    grey, small, rgb = np.zeros((4, 3), np.uint8), np.full((2, 2), 9, np.uint8), np.full((4, 3, 3), 7, np.uint8)
+    canvas = plots.tile_grid([[grey, small], [rgb]], gap=1)
+    assert canvas.shape == (1 + 4 + 1 + 4 + 1, 1 + 3 + 1 + 3 + 1, 3)
+    assert (canvas[1:5, 1:4] == 0).all() and (canvas[1:3, 5:7] == 9).all() and (canvas[3:5, 5:8] == 255).all()
+    assert (canvas[6:10, 1:4] == 7).all() and (canvas[6:10, 5:8] == 255).all() and (canvas[0] == 255).all()
+    assert plots.tile_grid([[grey, grey]], gap=2, margin=0).shape == (4, 8)
+
+
+def test_a_grid_png_shows_each_image_enlarged_with_its_headings_above():
+    import io
+
+    from PIL import Image
+
+    rows = [[torch.zeros(4, 4), torch.ones(4, 4)]]
+    plain = np.asarray(Image.open(io.BytesIO(plots.grid_png(rows, scale=2, gap=1))))
+    assert plain.shape == (1 + 8 + 1, 1 + 8 + 1 + 8 + 1)
+    assert (plain[1:9, 1:9] == 0).all() and (plain[1:9, 10:18] == 255).all()
+    named = np.asarray(Image.open(io.BytesIO(plots.grid_png(rows, scale=2, gap=1, column_labels=["a", "b"]))))
+    assert np.array_equal(named[-plain.shape[0]:], plain) and (named[:-plain.shape[0]] < 255).any()
