@@ -16,12 +16,8 @@ Parts = dict[str, torch.Tensor]  # named pieces of a loss, detached, for logging
 RECON_LOSSES = ("bce", "mse")
 
 
-class CardConfig:
-    """What every network config shares: a JSON round trip for the model card, with lists made tuples again."""
-
-    def __post_init__(self):
-        object.__setattr__(self, "image_shape", tuple(self.image_shape))
-        object.__setattr__(self, "channels", tuple(self.channels))
+class JsonConfig:
+    """A config dataclass's round trip through a model card's JSON, shared by the network and training configs."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -30,6 +26,14 @@ class CardConfig:
     def from_dict(cls, values: dict):
         """The config from a card's dict; keys this version does not know are ignored."""
         return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+class CardConfig(JsonConfig):
+    """What every network config shares: the JSON round trip, with the lists JSON gives back made tuples again."""
+
+    def __post_init__(self):
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "channels", tuple(self.channels))
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from dashboard.core import nets
 
-ProgressFn = Callable[[int, int, float], None]  # (epoch done, epochs in total, mean train loss)
+EpochProgress = Callable[[int, int, float], None]  # (epochs done, epochs in total, mean train loss)
+ProgressFn = EpochProgress  # the former name, still used by zoo, recipes and isolated
 StopFn = Callable[[], bool]
 # (epochs done, the network in eval mode under no_grad, mean train loss or None before the first epoch). Called once
 # before training and after every epoch; it must draw no random numbers, so training stays bit-identical with it.
@@ -20,7 +21,7 @@ EpochFn = Callable[[int, nets.Network, "float | None"], None]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(nets.JsonConfig):
     """How a network is trained; stored in the model card next to the network config."""
 
     epochs: int = 30  # passes over the training split
@@ -31,13 +32,6 @@ class TrainConfig:
     shift: int = 2  # largest random translation in pixels (light augmentation); 0 turns it off
     seed: int = 0  # seeds weights, batch order, augmentation and noise
     device: str = "auto"  # "auto" picks CUDA when present, else "cpu"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -98,7 +92,7 @@ def _look(model: nets.Network, on_epoch: EpochFn | None, epoch: int, loss: float
 
 
 def train(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: TrainConfig = TrainConfig(),
-          progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+          progress: EpochProgress | None = None, should_stop: StopFn | None = None,
           y_train: torch.Tensor | None = None, on_epoch: EpochFn | None = None) -> TrainResult:
     """Train a fresh network on images (N, C, H, W) in [0, 1] (and labels (N,) for a classifier).
 
