@@ -21,8 +21,6 @@ from dashboard.anomaly.density import CodeDensity, Reference, code_scores, combi
 from dashboard.anomaly.detectors import (
     DETECTOR_CONFIGS,
     DetectorConfig,
-    ProgressFn,
-    StopFn,
     detector_for,
     train_detector,
 )
@@ -80,7 +78,7 @@ __all__ = [
     "BASELINES", "BaselineConfig", "baseline_aurocs", "baseline_scores", "comparison_table", "fit_baselines",
     "CORRUPTIONS", "Corruption", "corrupt_images", "invert", "rotate",
     "CodeDensity", "Reference", "code_scores", "combine", "components_for", "fit_reference",
-    "DETECTOR_CONFIGS", "DetectorConfig", "ProgressFn", "StopFn", "detector_for", "train_detector",
+    "DETECTOR_CONFIGS", "DetectorConfig", "detector_for", "train_detector",
     "OOD_DATASET", "SCENARIOS", "SHIPPED_MODEL", "SHIPPED_VAL_FRACTION", "SPLIT_SEED", "VAL_FRACTION",
     "ScenarioInfo", "ScenarioUnavailable", "Split", "download_ood", "make_split", "ood_available",
     "training_identity", "training_images",

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dashboard.anomaly.scenarios import SCENARIOS, SHIPPED_MODEL, Split, make_split
 from dashboard.core import data, isolated, nets, train, zoo
-
-ProgressFn = Callable[[int, int, float], None]  # (epoch done, epochs in total, mean train loss)
-StopFn = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -50,8 +46,9 @@ DETECTOR_CONFIGS: dict[str, DetectorConfig] = {
 }
 
 
-def train_detector(split: Split, config: DetectorConfig | None = None, progress: ProgressFn | None = None,
-                   should_stop: StopFn | None = None, device: str = "cpu", isolate: bool = False) -> train.TrainResult:
+def train_detector(split: Split, config: DetectorConfig | None = None, progress: train.EpochProgress | None = None,
+                   should_stop: train.StopFn | None = None, device: str = "cpu",
+                   isolate: bool = False) -> train.TrainResult:
     """Train an autoencoder on the split's normal training images only (deterministic for a given seed).
 
     It runs under the process's thread policy: the app sets one at startup, and a session thread must not change
@@ -71,7 +68,7 @@ def train_detector(split: Split, config: DetectorConfig | None = None, progress:
 
 
 def detector_for(dataset: str, scenario: str, digit: int | None = None, config: DetectorConfig | None = None,
-                 progress: ProgressFn | None = None) -> nets.Autoencoder:
+                 progress: train.EpochProgress | None = None) -> nets.Autoencoder:
     """The model a scenario scores with: a fresh one-class/novelty AE, or the shipped all-digits model.
 
     Keyed only by small values, so a page can cache it by (dataset, scenario, digit).

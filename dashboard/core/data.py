@@ -47,7 +47,7 @@ DESCRIPTIONS = {
     "kmnist": "70,000 Kuzushiji characters (downloads ~20 MB on first use)",
 }
 
-ProgressFn = Callable[[float, str], None]
+ProgressFn = Callable[[float, str], None]  # (share done, in [0, 1]; what is happening): downloads and slow fits
 
 
 class DatasetUnavailable(RuntimeError):

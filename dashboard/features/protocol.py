@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -224,7 +223,7 @@ def evaluation_from_predictions(dataset: str, feature_set: str, classifier: str,
                    0.0, None)
 
 
-ProgressFn = Callable[[float, str], None]  # (fraction done, what is being fitted)
+ProgressFn = data.ProgressFn  # the name features exports
 
 
 def _table_key(dataset: str, classifier: str, feature_sets, budgets, seeds) -> tuple:
