@@ -75,8 +75,8 @@ def code_size_and_batch() -> tuple[int, int]:
     st.subheader(f"What comes back from {k} numbers")
     shown = cached.batch(dataset_name, k, seed)
     vmax = shown.error_scale
-    # Each row goes out as one finished PNG (cached): eight separate images cost about 5 ms each to encode on every
-    # rerun, and Streamlit's default JPEG would smear the very pixels this page measures.
+    # Each row goes out as one finished PNG (cached): separate images would each be encoded on every rerun, and
+    # Streamlit's default JPEG would smear the very pixels this page measures.
     pictures = cached.batch_pictures(dataset_name, k, seed)
     label_col, image_col = st.columns([1, 7])
     label_col.markdown("**Original**")

@@ -48,7 +48,7 @@ def denoise_level(raw: str, noise: str) -> float:
 @st.fragment
 def lab() -> None:
     # The noise type gets the widest column, so its three options fit on one row at 1280 px; in a narrower
-    # window they wrap rather than scroll out of sight ("Block" used to be cut off).
+    # window they wrap rather than scroll out of sight.
     left, middle, right, far = st.columns([4, 3, 2, 1.2], vertical_alignment="bottom")
     noise = left.segmented_control(
         "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get, wrap=True,

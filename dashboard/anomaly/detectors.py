@@ -13,9 +13,9 @@ from dashboard.core import data, isolated, nets, train, zoo
 class DetectorConfig:
     """How the on-demand one-class and novelty autoencoders are built and trained (small, so CPU takes seconds)."""
 
-    # Narrow, but not too narrow: on mnist-5k 16 numbers beat 8 at the same training cost (one-class mean AUROC
-    # 0.972 -> 0.976 with 1 - SSIM; novelty 0.879 -> 0.894 with the combined score), and a wider code also gives the
-    # code density more to go on. Much wider and the network learns to rebuild anything, anomalies included.
+    # Narrow, but not too narrow: 16 numbers separate anomalies better than 8 at the same training cost, and a wider
+    # code gives the code density more to go on. Much wider and the network learns to rebuild anything, anomalies
+    # included.
     latent_dim: int = 16
     channels: tuple[int, ...] = (16, 32)  # conv widths, lighter than the shipped models to train in seconds
     hidden: int = 64  # dense layer width between the conv stack and the code
@@ -23,8 +23,8 @@ class DetectorConfig:
     min_epochs: int = 3  # even a large normal set gets at least this many passes
     batch_size: int = 32  # small batches: more updates for the same compute, which a tiny model needs
     lr: float = 6e-3  # peak learning rate of the one-cycle schedule
-    # Random shifts made the model rebuild off-centre strokes too, and cost ~0.05 mean AUROC on mnist-5k:
-    # MNIST digits are centred by mass, so a shift is itself unusual.
+    # No random shifts: they teach the model to rebuild off-centre strokes too, yet MNIST digits are centred by mass,
+    # so a shift is itself unusual.
     shift: int = 0
     seed: int = 0  # seeds weights, batch order and augmentation
 
@@ -38,8 +38,8 @@ class DetectorConfig:
         return nets.default_config("ae", self.latent_dim, image_shape, channels=channels, hidden=self.hidden)
 
 
-# Nine digits of normal data need more updates than one: on mnist-5k novelty AUROC rose from 0.89 (300 steps)
-# to 0.93 (900) and 0.94 (1800) on held-out digits 2, 5 and 8; 1200 keeps on-demand training bearable on a CPU.
+# Nine digits of normal data need more updates than one: novelty detection keeps improving with more steps, and the
+# count is capped where on-demand training is still bearable on a CPU.
 DETECTOR_CONFIGS: dict[str, DetectorConfig] = {
     "one-class": DetectorConfig(),
     "novelty": DetectorConfig(steps=1200),

@@ -26,7 +26,7 @@ class TsneConfig:
     perplexity: float = 30.0  # effective neighbourhood size
     max_iter: int = 500  # including the 250 early-exaggeration steps; visibly converged on mnist-5k codes
     angle: float = 0.8  # Barnes-Hut trade-off: higher is faster and coarser
-    openmp_threads: int = 1  # on a shared 2-core box, OpenMP spin-waiting made 2 threads about 3x slower than 1
+    openmp_threads: int = 1  # OpenMP threads spin-wait, which slows t-SNE down on a small shared CPU
     seed: int = 0
 
 

@@ -208,7 +208,7 @@ class DenoisingAutoencoder(Autoencoder):
 
 
 # A DAE's training noise where every image draws its own type and a level uniform in [0, corrupt.MIXED_MAX_LEVELS]:
-# corrupt's "mixed" gives a whole batch's group one level near half the maximum, so weak noise was never seen.
+# corrupt's "mixed" gives a whole batch's group one level near half the maximum, so weak noise would never be seen.
 EACH_IMAGE_MIX = "mixed-each"
 
 

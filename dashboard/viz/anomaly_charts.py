@@ -167,8 +167,8 @@ def latent_figure(points: np.ndarray, evaluation: Evaluation, names: list[str], 
             text=names[chosen], customdata=evaluation.scores[chosen],
             hovertemplate="%{text}<br>score %{customdata:.4f}<extra></extra>"))
     fig = plots.style_3d(fig, height=height)
-    # The colour bar lies under the scene and the shape legend under it: beside the scene, the bar squeezed it to a
-    # third of a phone's width, and a legend on top sat under the toolbar.
+    # The colour bar lies under the scene and the shape legend under it: beside the scene the bar would squeeze it on
+    # a phone, and a legend on top would sit under the toolbar.
     fig.update_traces(selector={"showlegend": False, "type": "scatter3d"},
                       marker_colorbar={"orientation": "h", "x": 0.5, "xanchor": "center", "y": 0.1,
                                        "yanchor": "middle", "len": 0.6, "thickness": 12,
@@ -180,7 +180,7 @@ def latent_figure(points: np.ndarray, evaluation: Evaluation, names: list[str], 
 def table_markdown(table: pd.DataFrame) -> str:
     """The comparison table as markdown, the autoencoder rows in bold.
 
-    Markdown, not a dataframe widget: the widget costs ~25 ms on every rerun of the page.
+    Markdown, not a dataframe widget, which is far slower to send on every rerun of the page.
     """
     lines = ["| method | AUROC | average precision |", "|---|---:|---:|"]
     for row in table.itertuples(index=False):

@@ -20,8 +20,8 @@ def sweep_chart(curve: Sweep, level: float, noise_label: str, height: int = 300)
     lines = alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("level:Q", title=f"{noise_label} noise level"),
         y=alt.Y("PSNR (dB):Q", scale=alt.Scale(zero=False)),
-        # One column with no label limit: in two columns the long names ("AE (ae-32, no noise in training)")
-        # were cut off at 1280 px and ran past the chart at 390 px.
+        # One column with no label limit: in two columns the long names ("AE (ae-32, no noise in training)") would
+        # be cut off on a laptop and run past the chart on a phone.
         color=alt.Color("method:N", scale=plots.method_scale(methods),
                         legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0)),
         tooltip=["method", alt.Tooltip("level:Q", format=".2f"), alt.Tooltip("PSNR (dB):Q", format=".1f")])

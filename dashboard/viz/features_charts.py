@@ -42,7 +42,8 @@ def accuracy_chart(table: pd.DataFrame, title: str = "", marked: tuple[int, floa
 
 
 def ring_setting(ringed: dict, marked: tuple[int, float]) -> dict:
-    """vega_spec(accuracy_chart(table, title, marked)) from the spec of any other ring: altair takes ~100 ms."""
+    """vega_spec(accuracy_chart(table, title, marked)) from the spec of any other ring, without altair's slow
+    checks."""
     layers = list(ringed["layer"])
     layers[-1] = {**layers[-1], "data": {"values": [{"n_labels": marked[0], "accuracy": marked[1],
                                                       "what": "your setting"}]}}
@@ -61,7 +62,7 @@ def _confusion_frame(confusion: np.ndarray, classes: list[str]) -> pd.DataFrame:
 def confusion_spec(template: dict, confusion: np.ndarray, classes: list[str]) -> dict:
     """confusion_chart(confusion, classes) as a Vega-Lite spec: the template's marks with this matrix's cells.
 
-    template: vega_spec(confusion_chart(<any matrix>, classes)). Altair's checks of a new chart cost ~100 ms.
+    template: vega_spec(confusion_chart(<any matrix>, classes)), so a new matrix skips altair's slow checks.
     """
     counts = np.asarray(confusion)
     totals = np.maximum(counts.sum(axis=1), 1)
@@ -113,7 +114,7 @@ def move_mistakes(figure: go.Figure, points: np.ndarray, labels: np.ndarray, cla
                   predictions: np.ndarray, wrong: np.ndarray) -> go.Figure:
     """Put another evaluation's predictions and crosses into a misclassified_map of the same points, in place.
 
-    Only the hover and the crosses change between label budgets; building the figure anew costs ~50 ms. The figure
+    Only the hover and the crosses change between label budgets, so refilling beats building anew. The figure
     must have been built with crosses (wrong non-empty) and be given some again: without them the cloud is denser.
     """
     labels = np.asarray(labels)

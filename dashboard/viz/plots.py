@@ -172,7 +172,7 @@ def latent_scatter_3d(points: np.ndarray, labels: np.ndarray, classes: list[str]
 
 
 def move_highlight(fig: go.Figure, point: np.ndarray) -> go.Figure:
-    """Move the single highlighted point of a latent_scatter_3d figure in place (a new figure costs ~50 ms)."""
+    """Move the single highlighted point of a latent_scatter_3d figure in place, far cheaper than a new figure."""
     point = np.asarray(point).ravel()
     fig.data[-1].update(x=point[0:1], y=point[1:2], z=point[2:3])
     return fig
@@ -197,8 +197,8 @@ def style_3d(fig: go.Figure, title: str = "", height: int = 520) -> go.Figure:
 def code_bars_spec(z: np.ndarray, title: str = "latent code z") -> dict:
     """A bar per latent dimension, signed, so people see that z is just a short list of numbers.
 
-    A finished Vega-Lite spec: the Overview redraws it on every click, and building and checking an altair chart
-    cost about 30 ms a time against well under 1 ms for this dict."""
+    A finished Vega-Lite spec: the Overview redraws it on every click, and a plain dict skips building and checking
+    an altair chart each time."""
     values = np.asarray(z, dtype=float).ravel()
     return {
         "title": title, "height": 220, "mark": {"type": "bar"},
@@ -299,8 +299,8 @@ def _code_xs(code: np.ndarray) -> np.ndarray:
 def hourglass_2d(stages: list[tuple[str, torch.Tensor]], max_side: int = 28, height: int = 520) -> go.Figure:
     """The hourglass seen from the front, flat: the same planes as hourglass_3d, drawn in a fraction of the time.
 
-    Browsers draw 3D figures with WebGL, and a dozen surfaces took seconds per redraw on a laptop without a GPU
-    (and in headless Chromium); this 2D version redraws in milliseconds, so it can follow every click.
+    Browsers draw 3D figures with WebGL, which is slow for a dozen surfaces on a laptop without a GPU (and in
+    headless Chromium); this 2D version redraws fast enough to follow every click.
     """
     fig = go.Figure()
     layers = hourglass_layers(stages, max_side)
@@ -333,7 +333,7 @@ def hourglass_shape(stages: list[tuple[str, torch.Tensor]]) -> tuple:
 def refresh_hourglass_2d(fig: go.Figure, stages: list[tuple[str, torch.Tensor]], max_side: int = 28) -> go.Figure:
     """Put another image's activations into a hourglass_2d figure of the same network, in place.
 
-    Only the colours change between images; rebuilding the figure's eleven traces and labels cost about 75 ms.
+    Only the colours change between images, so refilling them is cheaper than rebuilding the traces and labels.
     """
     with fig.batch_update():
         for trace, layer in zip(fig.data, hourglass_layers(stages, max_side), strict=True):
@@ -424,8 +424,8 @@ def paired_codes_3d(clean: np.ndarray, noisy: np.ndarray, labels: np.ndarray, cl
 
 def refresh_paired_codes(figure: go.Figure, clean: np.ndarray, noisy: np.ndarray, labels: np.ndarray,
                          classes: list[str]) -> go.Figure:
-    """Put other code pairs into a paired_codes_3d figure, in place: the same figure it would build for them, in
-    about 5 ms instead of the 20-30 that building and checking its traces anew takes at every change."""
+    """Put other code pairs into a paired_codes_3d figure, in place: the same figure it would build for them,
+    without building and checking its traces anew at every change."""
     clean, noisy = np.asarray(clean), np.asarray(noisy)
     xs, ys, zs = _pair_segments(clean, noisy)
     colours, text = _class_colours_and_text(labels, classes)

@@ -41,7 +41,7 @@ def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: i
     if k == 3:
         fig = plots.latent_scatter_3d(view.codes, view.labels, classes, marker_size=2, height=height, title=title)
         # The legend (ten classes and the two kinds of sample) gets the bottom quarter inside the figure, flowing
-        # in rows; below the scene it was squeezed into one scrolling column that cut off the sample entries. The
+        # in rows; below the scene it would be squeezed into one scrolling column that cuts off the samples. The
         # top margin is the toolbar's own strip, so it covers neither the scene nor the legend.
         fig.update_layout(legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 0.0, "yanchor": "bottom",
                                   "title": {"text": ""}},

@@ -336,7 +336,7 @@ def test_row_pictures_and_charts(evaluated, digits, codecs_by_k):
     assert len(spec["layer"][0]["data"]["values"]) == len(evaluated)  # one point per codec, inline
     comparison = compression.compare_codecs(digits.x_test[:1], [codecs_by_k[k]["AE"] for k in (2, 16)], 16)
     assert len(compression_charts.codec_chart(comparison).to_dict()["layer"]) == 5
-    # Marks and labels drawn on the charts use one grey that reads on the light and the dark background (issue 14).
+    # Marks and labels drawn on the charts use one grey that reads on the light and the dark background.
     notes = {layer["mark"]["color"] for layer in compression_charts.codec_chart(comparison).to_dict()["layer"][1:]}
     assert notes == {compression_charts.NOTE_COLOR}
 
