@@ -8,7 +8,7 @@ if __name__ != "__main__":
     # executes the file as __main__ and takes the branch below.
     from dashboard.app import warmup
 
-    app = st.App(__file__, lifespan=warmup.lifespan)
+    app = st.App(__file__, lifespan=warmup.lifespan, middleware=warmup.MIDDLEWARE)
 else:
     from dashboard.app import frame, navigation, ui
 
