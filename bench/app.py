@@ -17,7 +17,7 @@ from tests.harness.apptest import rerun_ms
 
 from . import Row, section
 
-# Issue 15's memory goals after visiting every page once, by torch build; CI fails 10% above them.
+# The memory goals after visiting every page once, by torch build; CI fails 10% above them.
 MEMORY_GOAL_MB = {"CUDA": 900, "CPU-only": 690}
 COLD_START_GOAL_S = 5.0
 CLOUD_REQUIREMENTS = paths.ROOT / "requirements-cloud.txt"

@@ -22,7 +22,7 @@ def click_times(quick: bool) -> list[Row]:
     """Medians over 5 clicks (2 with --quick) after one warm-up click, on one fresh server and one browser tab.
 
     Rows go page by page: the first visit (time, then CPU and bytes), then per control its click time, the
-    server's CPU per click (issue 15: <= 60 ms) and what the click sent to the browser, with the heaviest element.
+    server's CPU per click (goal: clicks.CPU_GOAL_MS) and what the click sent to the browser, with the heaviest element.
     """
     if server.chromium_path() is None:
         return [Row(NAME, "click times", "not measured", note="Chromium not installed")]

@@ -16,7 +16,7 @@ PROBES_PER_KIND = 50
 QUICK_PROBES_PER_KIND = 8
 COMPARED_K = 16
 PRINTED_DIGITS = 500  # typeset digits (several fonts) behind the out-of-distribution rows; --quick uses 100
-# Issue 17's targets: ae-16 well under PCA-16, ae-2 clearly under PCA-2, and each doubling of k cutting the error.
+# Targets: ae-16 well under PCA-16, ae-2 clearly under PCA-2, and each doubling of k cutting the error.
 AE_TARGETS = {2: 0.90, 16: 0.38}
 LEAST_CUT_PER_DOUBLING = 0.15
 LOOSE_TARGET_PSNR = 18.0  # dB, about ae-8's average on test digits

@@ -14,7 +14,7 @@ from . import Row, section
 DATASET = data.DEFAULT_DATASET
 
 
-# Issue 17's targets for the AE against PCA at the same k; other k only need to beat PCA.
+# The AE's targets against PCA at the same k; other k only need to beat PCA.
 AE_TARGETS = {2: 0.90, 16: 0.38}
 BUILD_JOBS = 2  # worker processes for the timed full rebuild: one per core of the two-core reference machine
 BUILD_TARGET_S = 900.0

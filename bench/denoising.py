@@ -14,7 +14,7 @@ from . import Row, section
 DATASET = data.DEFAULT_DATASET
 NOISE_SEED = 1234  # fresh noise: no model saw these draws (training noise comes from the training seed's generator)
 QUICK_IMAGES = 200  # test images in --quick mode; the full run scores the whole test split
-# (noise, level, least DAE-minus-median PSNR gap in dB) from issue 17's targets.
+# (noise, level, least DAE-minus-median PSNR gap in dB) the DAE must reach.
 TARGETS = (("gaussian", 0.5, 5.0), ("salt-pepper", 0.1, 1.0))
 SPEED_TARGET_MS = 300.0
 

@@ -26,7 +26,7 @@ PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimatio
 # st.image sends a URL over the websocket and the browser fetches the PNG over HTTP: a click's cost counts both.
 IMAGES_LOADED = "() => [...document.images].every(img => img.complete)"
 MEDIA_PATH = "/media/"
-CPU_GOAL_MS = 60.0  # issue 15: median server CPU per control change, on every page
+CPU_GOAL_MS = 60.0  # median server CPU per control change, on every page
 HEAVY_KB = 100.0  # a click that sends more than this is worth a look
 
 

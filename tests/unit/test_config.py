@@ -93,3 +93,19 @@ def test_the_cpu_only_deploy_pins_what_the_suite_passed_on_with_torch_cpu_and_no
     differ = {name: (version, tested[name]) for name, version in cloud.items()
               if name != "torch" and name in tested and tested[name] != version}
     assert not differ, f"requirements-cloud.txt and constraints.txt disagree: {differ}"
+
+
+def test_the_settings_files_name_only_files_and_commands_that_exist():
+    """A comment that points at a moved file or module sends its reader nowhere."""
+    missing = []
+    for name in (".streamlit/config.toml", "Dockerfile", ".dockerignore", "requirements-cloud.txt",
+                 "requirements-dev.txt", "pyproject.toml"):
+        text = (ROOT / name).read_text()
+        for path in re.findall(r"\b((?:dashboard|deploy|pages|tests|bench|assets)/[\w./-]*\w)", text):
+            if not (ROOT / path).exists():
+                missing.append(f"{name} names {path}")
+        for module in re.findall(r"python -m ((?:dashboard|bench|deploy|tests)\b[\w.]*)", text):
+            where = ROOT / module.replace(".", "/")
+            if not (where.with_suffix(".py").exists() or (where / "__init__.py").exists()):
+                missing.append(f"{name} runs python -m {module}")
+    assert not missing, missing

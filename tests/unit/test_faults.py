@@ -144,7 +144,7 @@ def test_only_the_temp_folder_writable_still_gives_a_cache(tmp_path, monkeypatch
 
 
 def test_the_sidebar_check_for_downloads_does_not_import_torchvision(tmp_path):
-    """Importing torchvision costs seconds and ~150 MB; asking whether a set is cached must not pay for it."""
+    """Importing torchvision is slow and heavy; asking whether a set is cached must not pay for it."""
     script = ("import sys; from dashboard.core import data; "
               "print([data.is_downloaded(n) for n in data.ONLINE_DATASETS], 'torchvision' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
