@@ -80,7 +80,7 @@ def speed(quick: bool) -> list[Row]:
                     sum(c["train_seconds"] for c in every), "s",
                     note=f"sum over model cards ({', '.join(devices)}); the build runs them in parallel"))
     if not quick:
-        # The budget: every shipped file for both offline datasets, rebuilt by the documented command.
+        # The build budget: every shipped file for both offline datasets, rebuilt by the documented command.
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
             build.main(["--device", "cpu", "--jobs", str(BUILD_JOBS), "--out", folder])
