@@ -57,6 +57,8 @@ def test_the_image_copies_what_the_app_needs_to_start():
     needed = {"streamlit_app.py", "pages", "dashboard", "models", "assets", ".streamlit", "deploy",
               "requirements-cloud.txt"}
     assert needed <= copied, f"not copied: {sorted(needed - copied)}"
+    assert not copied & {"tests", "bench", "."}, "the image ships the tests or the benchmark"
+    assert ignored("tests") and ignored("bench")
 
 
 def test_cpu_only_torch_from_the_pinned_cloud_requirements():
