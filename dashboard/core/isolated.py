@@ -110,7 +110,7 @@ def _read_last_words(stream, last_words: collections.deque) -> None:
 
 
 def train_in_child(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: train.TrainConfig,
-                   progress: train.ProgressFn | None = None,
+                   progress: train.EpochProgress | None = None,
                    timeout_s: float = CHILD_TIMEOUT_S) -> train.TrainResult:
     """train.train(model_config, x_train, config, progress) run by a child process; the same seeds, the same run.
 
@@ -121,7 +121,7 @@ def train_in_child(model_config: nets.NetworkConfig, x_train: torch.Tensor, conf
     return result
 
 
-def make_in_child(plan: recipes.Recipe, x_train: torch.Tensor, progress: train.ProgressFn | None = None,
+def make_in_child(plan: recipes.Recipe, x_train: torch.Tensor, progress: train.EpochProgress | None = None,
                   on_codes: CodesFn | None = None, stop_after_s: float | None = None,
                   timeout_s: float = CHILD_TIMEOUT_S) -> tuple[train.TrainResult, dict, bytes]:
     """recipes.make(plan, x_train, ...) run by a child process: (run, card, safetensors weights), as make returns.
@@ -136,7 +136,7 @@ def make_in_child(plan: recipes.Recipe, x_train: torch.Tensor, progress: train.P
     return _run_job(job, x_train, progress, on_codes, timeout_s)
 
 
-def _run_job(job: dict, x_train: torch.Tensor, progress: train.ProgressFn | None, on_codes: CodesFn | None,
+def _run_job(job: dict, x_train: torch.Tensor, progress: train.EpochProgress | None, on_codes: CodesFn | None,
              timeout_s: float) -> tuple[train.TrainResult, dict, bytes]:
     def on_message(message: dict) -> None:
         if "codes" in message and on_codes:
