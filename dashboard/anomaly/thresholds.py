@@ -12,14 +12,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from dashboard.anomaly.density import Reference, fit_reference
 from dashboard.anomaly.scenarios import Split, training_identity, training_images
-from dashboard.anomaly.scores import (
-    DEFAULT_SCORE,
-    RECONSTRUCTION_PART,
-    SCORE_KINDS,
-    all_scores,
-    anomaly_scores,
-    score_kind,
-)
+from dashboard.anomaly.scores import DEFAULT_SCORE, RECONSTRUCTION_PART, all_scores, anomaly_scores, score_kind
 from dashboard.core import memo
 
 
@@ -251,7 +244,7 @@ def evaluate_all(model: torch.nn.Module, split: Split, reference: Reference | No
     reference = reference or reference_for(model, split)
     test, train, val = (all_scores(model, x, reference) for x in (split.x_test, split.x_train, split.x_val))
     return {kind: Evaluation(kind, test[kind], split.y_test, train[kind], val[kind], split.y_val)
-            for kind in SCORE_KINDS}
+            for kind in test}
 
 
 def scores_csv(split: Split, evaluation: Evaluation, threshold: float) -> str:
