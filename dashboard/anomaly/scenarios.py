@@ -17,8 +17,8 @@ VAL_FRACTION = 0.2  # share of each class's training images held out as the labe
 # Shipped-model scenarios have no unseen normal training images, so their validation split comes from the test set.
 SHIPPED_VAL_FRACTION = 0.3
 # The all-digits model used where "normal" means "any digit": the shipped model whose default score best separates
-# test digits from the not-digits probe set (python -m dashboard.bench --only "anomaly: shipped detector" measures
-# every shipped model and score and says whether this is still the best).
+# test digits from the not-digits probe set (python -m bench --only "anomaly: shipped detector" measures every
+# shipped model and score and says whether this is still the best).
 SHIPPED_MODEL = "dae-64"
 OOD_DATASET = "fashion-mnist"
 

@@ -15,11 +15,9 @@ M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 # Why: every Streamlit session runs its script in its own thread, and glibc gives each new thread a heap arena of
 # its own (up to 8 per core); memory freed after a page's first run stays in those arenas, counted as the server's
-# for ever. Two arenas, plus handing free pages back after a run that left much of it (release_free_memory), took
-# the server's RSS after visiting every page from 1,302 to 8xx MB with the CUDA build of torch and from 897 to
-# 683 MB with the CPU-only build (python -m dashboard.bench --only "app: memory"). Serving large blocks from
-# mappings of their own (M_MMAP_THRESHOLD = 1 MiB) saved another 100 MB but made a 256-image forward pass 2.5 times
-# slower (75 -> 190 ms): every activation then costs a fresh mapping and its page faults.
+# for ever. Two arenas, plus handing free pages back after a run that left much of it (release_free_memory), keep
+# the server within its memory goal (README, Performance; python -m bench --only "app: memory"). Large blocks stay
+# in the heap rather than in mappings of their own: a mapping per activation costs page faults on every forward pass.
 POLICY = {M_ARENA_MAX: 2}
 # The environment variable that sets the same thing at process start; when it is set, it wins over the policy.
 ENVIRONMENT = {M_ARENA_MAX: "MALLOC_ARENA_MAX"}
