@@ -8,6 +8,7 @@ from dashboard.app import ui
 from dashboard.app.cached import latent_space as cached
 from dashboard.app.latent_map import latent_map, map_marks
 from dashboard.core import zoo
+from dashboard.lesson import tour
 from dashboard.viz import latent_space_figures as figures
 from dashboard.viz import plots
 
@@ -15,7 +16,8 @@ dataset_name, ds = ui.page_header(
     "🗺️ Latent space: point anywhere, watch the decoder draw",
     "Each dot is a test digit squeezed into a **code of just two numbers**, so the code space is a flat map. "
     "Move the pointer over a map and the decoder draws what it makes of the spot under it; **click** to pin a "
-    "point and look closer. The plain autoencoder's map has holes; the VAE's does not.",
+    "point and look closer. Both maps have **holes**, spots the training codes hardly reach; the numbers under "
+    "the maps count them the same way for each model.",
     lesson_page="latent-space")
 
 SCALE = 12 if ds.small_images else 4  # on-screen pixels per image pixel for the big images
@@ -123,6 +125,7 @@ def explore() -> None:
     marks, own = own_digit(input_col)
 
     with maps_slot:
+        found = {}
         for column, family in zip(st.columns(2, gap="large"), latent_space.MAP_FAMILIES):
             with column:
                 clicked = latent_map(cached.map_payload(dataset_name, family), key=f"latent_map_{family}")
@@ -133,6 +136,18 @@ def explore() -> None:
                 from_here = pin is not None and pin.family == family
                 map_marks(figures.marks_payload(family, pin.z if from_here else None, **marks.get(family, {})),
                           key=f"latent_marks_{family}")
+                grid, _, train_codes = cached.map_data(dataset_name, family)
+                found[family] = latent_space.summary(grid, train_codes)
+                holes, readable = st.columns(2)
+                holes.metric(tour.map_label(family, "holes"), f"{found[family].holes:.0%}",
+                             help=tour.MAP_HELP["holes"])
+                readable.metric(tour.map_label(family, "readable"), f"{found[family].readable:.0%}",
+                                help=tour.MAP_HELP["readable"])
+        st.caption(f"Counted the same way on both maps, holes take **{found['ae'].holes:.0%}** of the AE's data "
+                   f"box and **{found['vae'].holes:.0%}** of the VAE's. The VAE does not remove its holes: its KL "
+                   "term acts on each image's code, not on the codes as a whole. What it changes is where the codes "
+                   "sit: packed round the origin at about the scale of N(0, I), while the AE's spread as far as "
+                   "training pushed them (read the axes).")
     with pinned_slot:
         show_pinned(st.session_state[PIN_KEY])
 
@@ -267,9 +282,9 @@ def sixteen() -> None:
                     caption="Each row moves the code along one direction alone, from −2 to +2 standard deviations "
                             "(the middle column is the digit's own code). Shares of the codes' variance: " +
                             ", ".join(f"direction {i + 1}: {share:.0%}" for i, share in enumerate(shares)) + ".")
-    st.caption(f"{model_name} has 16 numbers per code: too many to draw, but the training codes vary much more "
-               "along a few directions than the rest (principal component analysis finds them). Moving along them "
-               "changes strokes the model cares about; along the others, little happens.")
+    st.caption(f"{model_name} has 16 numbers per code: too many to draw, but the training codes vary more along "
+               "some directions than others (principal component analysis finds them, strongest first; the shares "
+               "are under the strips). These are the four strongest: moving along them changes the strokes most.")
     ui.sync_url(partial=True)
 
 
@@ -305,10 +320,11 @@ def watch() -> None:
             column.metric(f"{name} training loss after {last} epochs", "untrained" if last == 0 else
                           f"{snap.loss[last]:.4f}", None if last == 0 else f"{snap.loss[last] - snap.loss[1]:+.4f} "
                           "since epoch 1", delta_color="inverse",
-                          help=f"Mean training loss of the last epoch: "
-                               f"{cached.training_loss_words(dataset_name, name)} per pixel (a VAE adds its KL "
-                               "term, so its numbers run higher). The chart's title gives the loss of the epoch "
-                               "it shows.")
+                          help=f"Mean training loss of the last epoch, as {name}'s card records it: "
+                               f"{cached.training_loss_words(dataset_name, name)} per pixel"
+                               f"{' plus the KL term' if name.startswith('vae') else ''}. Different losses run on "
+                               "different scales, so compare a model with its own earlier epochs. The chart's "
+                               "title gives the loss of the epoch it shows.")
             st.plotly_chart(cached.training_spec(dataset_name, name), width="stretch",
                             key=f"latent_watch_{name}", config={"displayModeBar": False})
     first = next(iter(found.values()))
@@ -316,11 +332,11 @@ def watch() -> None:
         "Drag a chart's slider to any point of training, or press ▶ Play under it to replay the epochs. "
         f"The same {len(first.indices):,} test digits, encoded by each model before training (epoch 0) and after "
         "every pass over the training images. At first the untrained encoder crams every digit into one tiny "
-        "clump (read the axes: a few hundredths wide) where the classes overlap. Within a few epochs the clump "
-        "stretches out and digits that look alike pull together; later epochs mostly sharpen the borders between "
-        "classes while the loss flattens. "
+        "clump (read the axes: about a hundredth wide, or less) where the classes overlap. Early in training the "
+        "clump stretches out and digits that look alike pull together; later epochs mostly sharpen the borders "
+        "between classes while the loss flattens. "
         "The plain autoencoder's classes drift apart freely and leave gaps between them; the VAE's KL term keeps "
-        "pulling its codes back towards the centre, so its clusters stay packed round the origin with few holes. "
+        "pulling its codes back towards the centre, so its clusters stay packed round the origin, gaps and all. "
         "The axes follow the codes, so read their numbers to see how far the space has grown.")
     if not first.card.get("ends_at_shipped_weights", True):
         st.caption("Recorded while retraining the same recipe on the build machine, whose floating-point kernels "

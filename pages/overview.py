@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from dashboard.app import models as app_models
 from dashboard.app import ui
-from dashboard.core import zoo
+from dashboard.core import checkpoints, zoo
 from dashboard.lesson import hourglass
 from dashboard.viz import plots
 
@@ -18,6 +19,26 @@ if not names:
     st.warning(f"No models exist yet for {dataset_name}. Train one on the Models page, or pick mnist-5k.")
     st.stop()
 default_model = "ae-16" if "ae-16" in names else names[0]
+
+
+def card_for(label: str) -> dict:
+    """The picked model's card: the file beside a shipped model, the session's copy for a visitor's own."""
+    ref = ui.ref_for(label, dataset_name)
+    if ref.is_own:
+        return app_models.own_models()[ref].card
+    try:
+        return zoo.read_card(ref.name, dataset_name)
+    except (zoo.ModelNotFound, checkpoints.CheckpointError):
+        return {}
+
+
+def against(value: float, average: float | None, higher_is_better: bool, shown: str) -> dict:
+    """A metric's delta in plain words: better or worse than the model's own test average."""
+    if average is None:
+        return {}
+    better = value > average if higher_is_better else value < average
+    return {"delta": f"{'better' if better else 'worse'} than average ({shown.format(average)})",
+            "delta_color": "normal" if better else "inverse", "delta_arrow": "off"}
 
 
 @st.fragment
@@ -51,15 +72,28 @@ def walkthrough() -> None:
                                width="stretch")
         right.image(plots.to_pixels(trace.x_hat, 8 if ds.image_shape[1] > 16 else 24),
                     caption="x̂: reconstruction from z alone", output_format="PNG")
+        card = card_for(model_name)
+        scores, history = card.get("metrics", {}), card.get("history") or [None]
         size, a, b, c = st.columns(4)
         size.metric("Code size", f"{len(trace.z)}", help=f"{trace.n_pixels} pixels in, {len(trace.z)} "
                     f"numbers in the code: {trace.ratio:.0f}x fewer.")
-        a.metric("Error (MSE)", f"{trace.mse:.4f}", help="Mean squared pixel difference between x and x̂; 0 is "
-                                                          "perfect.")
-        b.metric("PSNR", f"{trace.psnr:.1f} dB", help="Peak signal-to-noise ratio; higher is better. Above about "
-                                                      "20 dB a digit reads clearly.")
-        c.metric("Loss (BCE)", f"{trace.bce:.4f}", help="Binary cross-entropy per pixel: what training minimised.")
-        st.caption(f"The code holds {trace.ratio:.0f}x fewer numbers than the image has pixels.")
+        a.metric("Error (MSE)", f"{trace.mse:.4f}", **against(trace.mse, scores.get("test_mse"), False, "{:.4f}"),
+                 help="Mean squared pixel difference between x and x̂: 0 is a perfect copy, lower is better. "
+                      "The average is over every test image, from the model's card.")
+        b.metric("PSNR", f"{trace.psnr:.1f} dB", **against(trace.psnr, scores.get("test_psnr"), True, "{:.1f} dB"),
+                 help="Peak signal-to-noise ratio, 10 · log10(1 / MSE): higher is better, and 3 dB more is about "
+                      "half the squared error. The average is over every test image, from the model's card.")
+        c.metric(trace.loss_kind.label, f"{trace.loss:.4f}",
+                 delta=None if history[-1] is None else f"last training epoch: {history[-1]:.4f}",
+                 delta_color="off", delta_arrow="off",
+                 help=f"What {model_name} minimised in training, read from its card: {trace.loss_kind.words}, here "
+                      "for this one image. Lower is better; the last epoch's average over the training images gives "
+                      "the scale." + (" A VAE's loss draws noise; one fixed draw keeps the number steady."
+                                      if trace.loss_kind.with_kl else "")
+                      + (" A denoising model met corrupted copies in training; here the image goes in as it is."
+                         if model.config.family == "dae" else ""))
+        st.caption(f"The code holds {trace.ratio:.0f}x fewer numbers than the image has pixels. {model_name} trains "
+                   f"on {trace.loss_kind.words}, the loss on the right.")
 
     st.subheader("3 · Inside the network and inside the latent space")
     hourglass_col, map_col = st.columns(2, gap="large")

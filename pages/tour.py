@@ -43,7 +43,11 @@ def show_quiz_progress() -> None:
               help=f"{score.total - score.answered} questions still unanswered.")
 
 
-stops = tour.available(p.url_path for p in navigation.PAGES)
+try:
+    stops = tour.checked()  # every stop's page is in the page registry the menu reads
+except tour.TourError as exc:
+    st.error(f"The tour cannot be shown: {exc}", icon="🚫")
+    st.stop()
 n_stops = len(stops)
 COUNTS = {5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine", 10: "Ten"}  # stops get added: count them
 

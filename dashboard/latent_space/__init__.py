@@ -2,8 +2,11 @@
 
 from dashboard.latent_space.grid import (
     GRID_SIDE,
+    HOLE_PERCENTILE,
+    READABLE_CONFIDENCE,
     Extent,
     MapGrid,
+    MapSummary,
     atlas_psnr,
     cell_centres,
     cell_of,
@@ -14,6 +17,7 @@ from dashboard.latent_space.grid import (
     line_across,
     map_grid,
     readable_share,
+    summary,
 )
 from dashboard.latent_space.probe import (
     MAP_FAMILIES,
@@ -32,7 +36,8 @@ from dashboard.latent_space.probe import (
     slider_ranges,
 )
 
-__all__ = ["GRID_SIDE", "MAP_FAMILIES", "NO_PIN", "Directions", "Extent", "MapGrid", "OwnCode", "Pin",
-           "PinnedResult", "atlas_psnr", "cell_centres", "cell_of", "central_cells", "decode", "direction_strips",
-           "directions", "extent_for", "hole_share", "line_across", "map_grid", "move", "own_code", "parse_pin",
-           "pinned", "readable_share", "resample", "slider_ranges"]
+__all__ = ["GRID_SIDE", "HOLE_PERCENTILE", "MAP_FAMILIES", "NO_PIN", "READABLE_CONFIDENCE", "Directions", "Extent",
+           "MapGrid", "MapSummary", "OwnCode", "Pin", "PinnedResult", "atlas_psnr", "cell_centres", "cell_of",
+           "central_cells", "decode", "direction_strips", "directions", "extent_for", "hole_share", "line_across",
+           "map_grid", "move", "own_code", "parse_pin", "pinned", "readable_share", "resample", "slider_ranges",
+           "summary"]

@@ -18,6 +18,9 @@ CLIP_PERCENTILE = 0.5  # a few stray codes must not stretch the map and squeeze 
 # Small batches: a 1,024-image batch's activations (~100 MB at 28 x 28) would stay in the server's RSS for good.
 BATCH = 256
 DENSITY_BANDWIDTH = 0.04  # KDE bandwidth as a share of the map's side: smooth, yet narrow enough to show the holes
+# A hole: a spot sparser than all but this percentage of the training codes (the pinned point's test, in percent).
+HOLE_PERCENTILE = 5.0
+READABLE_CONFIDENCE = 0.9  # the classifier's top probability from which a decode counts as a readable digit
 
 
 @dataclass(frozen=True)
@@ -182,15 +185,33 @@ def central_cells(grid: MapGrid, codes: np.ndarray, percentile: float = 5.0) -> 
     return ((centres >= lo) & (centres <= hi)).all(axis=1).reshape(grid.n, grid.n)
 
 
-def hole_share(grid: MapGrid, mask: np.ndarray, percentile: float = 5.0) -> float:
+def hole_share(grid: MapGrid, mask: np.ndarray, percentile: float = HOLE_PERCENTILE) -> float:
     """Share of the masked cells sparser than all but `percentile`% of training codes: places the decoder rarely
     saw during training."""
     return float(np.mean(grid.density[mask] < np.percentile(grid.train_log_density, percentile)))
 
 
-def readable_share(grid: MapGrid, mask: np.ndarray, confidence: float = 0.9) -> float:
+def readable_share(grid: MapGrid, mask: np.ndarray, confidence: float = READABLE_CONFIDENCE) -> float:
     """Share of the masked cells whose decode the reference classifier reads with at least this confidence."""
     return float(np.mean(grid.confidence[mask] >= confidence))
+
+
+@dataclass(frozen=True)
+class MapSummary:
+    """What one map's numbers say, measured on the same ground for every model: the box of its data."""
+
+    holes: float  # share of the box's cells that are holes (sparser than all but HOLE_PERCENTILE% of training codes)
+    readable: float  # share of the box's cells whose decode the classifier reads with READABLE_CONFIDENCE or more
+    cells: int  # grid cells inside the box
+
+
+def summary(grid: MapGrid, train_codes: np.ndarray) -> MapSummary:
+    """Holes and readable decodes in the box where the middle 90% of the training codes lie on each axis.
+
+    The Latent space page and the tour's stop both show these numbers, so they cannot disagree.
+    """
+    mask = central_cells(grid, train_codes)
+    return MapSummary(hole_share(grid, mask), readable_share(grid, mask), int(mask.sum()))
 
 
 def line_across(grid: MapGrid, k: int = 10) -> np.ndarray:

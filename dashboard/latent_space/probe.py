@@ -85,9 +85,6 @@ class PinnedResult:
     in_hole: bool  # sparser than 95% of training codes: the decoder was hardly trained here
 
 
-HOLE_PERCENTILE = 0.05
-
-
 def pinned(pin: Pin, dataset: str = data.DEFAULT_DATASET, grid: grids.MapGrid | None = None,
            train_codes: np.ndarray | None = None) -> PinnedResult:
     """The exact decode, verdict, nearest neighbours in code and pixel space and density of a pinned point.
@@ -108,7 +105,7 @@ def pinned(pin: Pin, dataset: str = data.DEFAULT_DATASET, grid: grids.MapGrid | 
     return PinnedResult(pin, model_name, decoded[0], int(predicted[0]), float(confidence[0]),
                         _nearest(np.asarray(train_codes, np.float64), z, labels, N_NEIGHBOURS),
                         _nearest(_train_pixels(dataset), decoded[0].ravel(), labels, N_NEIGHBOURS),
-                        log_value, percentile, percentile < HOLE_PERCENTILE)
+                        log_value, percentile, percentile < grids.HOLE_PERCENTILE / 100)
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dashboard.core import paths
+from dashboard.core import pagemap, paths
 
 QUIZ_PATH = paths.ASSETS_DIR / "quiz.json"
 SCHEMA_VERSION = 1
 
-# Pages are named by their url path, the same string st.navigation and st.page_link use.
-PAGES = ("overview", "latent-space", "quiz", "compression", "denoising", "anomaly", "features", "sampling", "models",
-         "tour")
-USE_CASE_PAGES = ("compression", "denoising", "anomaly", "features", "sampling")
+# Pages are named by their url path, the same string st.navigation and st.page_link use; the page registry is the
+# one list of them, so a question on a page the app does not have is a schema error.
+PAGES = pagemap.URL_PATHS
+COVERED_PAGES = tuple(page.url_path for page in pagemap.PAGES if page.quiz)  # each needs a question linking it
+USE_CASE_PAGES = tuple(page.url_path for page in pagemap.PAGES if page.section == "Use cases")
 # What a question is about; the schema test checks that the lesson's required ideas are all asked about.
 TOPICS = (
     "bottleneck",  # what the narrow code forces the network to learn
@@ -263,10 +264,14 @@ def pages_linked(questions: Iterable[Question]) -> set[str]:
     return {q.page for q in questions}
 
 
-def coverage_gaps(questions: Iterable[Question], pages: Iterable[str] = USE_CASE_PAGES) -> list[str]:
-    """What the quiz fails to ask about: required topics and pages without a question; empty when complete."""
-    questions = list(questions)
+def coverage_gaps(questions: Iterable[Question], pages: Iterable[str] = COVERED_PAGES) -> list[str]:
+    """What the quiz fails to ask about: required topics and pages without a question; empty when complete.
+
+    A page asked for that the registry does not know is reported too, never skipped.
+    """
+    questions, pages = list(questions), list(pages)
     topics = {q.topic for q in questions}
     linked = pages_linked(questions)
     return ([f"no question on topic {t!r}" for t in REQUIRED_TOPICS if t not in topics]
-            + [f"no question links page {p!r}" for p in pages if p not in linked])
+            + [f"page {p!r} is not in the page registry" for p in pages if p not in PAGES]
+            + [f"no question links page {p!r}" for p in pages if p in PAGES and p not in linked])

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from dashboard.core import artifacts, data, metrics, paths, zoo
-from dashboard.lesson.quiz import PAGES
+from dashboard.core import artifacts, data, metrics, pagemap, zoo
+from dashboard.lesson import hourglass
 
 if TYPE_CHECKING:
     from dashboard import anomaly
@@ -25,7 +25,7 @@ N_SHOWN = 10  # images per row of a highlight: one per digit class where the row
 class Stop:
     """One stop of the tour."""
 
-    page: str  # url path of the page (one of quiz.PAGES)
+    page: str  # url path of the page (one of pagemap.URL_PATHS)
     title: str  # short heading shown on the tour
     takeaway: str  # the one sentence to remember from this stop
     look_at: str  # the single highlighted result on that page, named so a presenter can point at it
@@ -40,26 +40,27 @@ STOPS: tuple[Stop, ...] = (
         takeaway="An autoencoder squeezes each image through a small code and learns, without labels, "
                  "to rebuild the image from that code alone.",
         look_at="The three panels x → z → x̂: the image becomes 16 numbers in the bar chart and comes back as "
-                "a slightly softer copy of the digit, with the error printed below.",
+                "a slightly softer copy of the digit, with the error printed below (the page opens on test image "
+                "#0, whose error the tour quotes).",
         minutes=1.5,
     ),
     Stop(
         page="latent-space",
         title="The latent space",
-        takeaway="Every point of the code space decodes to an image, but only near the training codes was the "
-                 "decoder taught what to draw, and a VAE's prior pulls its codes together where a plain "
-                 "autoencoder may leave gaps.",
-        look_at="The two maps side by side: sweep the pointer across a gap on the AE map and then on the VAE map, "
-                "and watch the picture beside each map.",
+        takeaway="Every point of the code space decodes to an image, but the decoder was trained only near the "
+                 "training codes, and both maps have holes between them; a VAE's KL term packs its codes round "
+                 "the origin rather than removing the holes.",
+        look_at="The two maps side by side: sweep the pointer across a gap on each map and watch the picture "
+                "beside it, then read the holes counted under each map.",
         minutes=1.0,
     ),
     Stop(
         page="compression",
         title="Compression",
-        takeaway="The code is a learned summary: with the same number of values it rebuilds digits better than PCA, "
-                 "but only for data like its training set.",
-        look_at="The rate–distortion chart: the autoencoder's error line runs below PCA's at every latent size, "
-                "with the chosen size marked.",
+        takeaway="The code is a learned summary: with a small code it rebuilds digits better than PCA with as "
+                 "many numbers, but only for data like its training set.",
+        look_at="The rate–distortion chart: the autoencoder's error line against PCA's at every code size, with "
+                "the chosen size marked.",
         minutes=1.5,
         params={"k": str(LATENT)},
     ),
@@ -120,8 +121,8 @@ def validate(stops: Sequence[Stop] = STOPS) -> list[str]:
     seen: set[str] = set()
     for position, stop in enumerate(stops, start=1):
         where = f"stop {position} ({stop.page})"
-        if stop.page not in PAGES:
-            problems.append(f"{where}: unknown page")
+        if stop.page not in pagemap.URL_PATHS:
+            problems.append(f"{where}: unknown page, not in the page registry (dashboard.core.pagemap)")
         if stop.page in seen:
             problems.append(f"{where}: the page is visited twice")
         seen.add(stop.page)
@@ -139,10 +140,28 @@ def validate(stops: Sequence[Stop] = STOPS) -> list[str]:
     return problems
 
 
+class TourError(ValueError):
+    """The tour names a page the app does not have, or breaks another rule of validate()."""
+
+
+def checked(stops: Sequence[Stop] = STOPS) -> list[Stop]:
+    """The stops in tour order once validate() finds nothing wrong; TourError lists every problem otherwise."""
+    problems = validate(stops)
+    if problems:
+        raise TourError("The tour is invalid:\n- " + "\n- ".join(problems))
+    return list(stops)
+
+
 def available(pages: Iterable[str], stops: Sequence[Stop] = STOPS) -> list[Stop]:
-    """The stops whose page exists in this build of the app, in tour order."""
+    """The stops, in tour order, after checking that every stop's page is among `pages`.
+
+    A stop on a page that is missing is an error, never skipped: the demo would lose a stop without anyone noticing.
+    """
     present = set(pages)
-    return [stop for stop in stops if stop.page in present]
+    missing = [stop.page for stop in stops if stop.page not in present]
+    if missing:
+        raise TourError(f"The tour stops on pages the app lacks: {', '.join(missing)}.")
+    return list(stops)
 
 
 def clamp(index: int, n_stops: int) -> int:
@@ -185,11 +204,15 @@ def _overview(dataset: str) -> Highlight:
     x = ds.x_test[_one_per_class(ds)]  # (N, C, H, W)
     x_hat = metrics.reconstruct(model, x)
     pixels = int(np.prod(ds.image_shape))
+    first = hourglass.walk(model, ds.x_test[:1])  # the Overview's opening view: test image #0 through ae-16
     return Highlight(
         title=f"Test digits squeezed through a {LATENT}-number code",
         numbers=(Figure("Pixels in", f"{pixels}"), Figure("Numbers in z", f"{LATENT}"),
                  Figure("Squeeze", f"{pixels / LATENT:.0f}x", "Pixels per number of the code."),
-                 Figure("Error (MSE)", f"{metrics.mse(x, x_hat):.4f}", "Mean squared pixel error on these images.")),
+                 Figure("Error, image #0", f"{first.mse:.4f}", "Mean squared pixel error of test image #0, the "
+                        "image the Overview opens on, as that page shows it."),
+                 Figure("Mean error, row", f"{metrics.mse(x, x_hat):.4f}", "Mean squared pixel error averaged over "
+                        "the ten test digits in the row below, one of each class.")),
         rows=(("Input x", x), (f"Rebuilt x̂ from {LATENT} numbers (ae-{LATENT})", x_hat)),
         caption=f"One test digit of each class, never seen in training, squeezed to {LATENT} numbers and rebuilt.")
 
@@ -197,16 +220,14 @@ def _overview(dataset: str) -> Highlight:
 def _latent_space(dataset: str) -> Highlight:
     from dashboard import latent_space  # imported here: the stored highlights never need it
 
-    grids, masks = {}, {}
+    grids, summaries = {}, {}
     for family in latent_space.MAP_FAMILIES:
         grids[family] = latent_space.map_grid(f"{family}-2", dataset)
-        masks[family] = latent_space.central_cells(grids[family], zoo.codes(f"{family}-2", dataset, "train"))
-    numbers = [Figure(f"{f.upper()}: holes", f"{latent_space.hole_share(grids[f], masks[f]):.0%}",
-                      "Share of grid points, in the box where the middle 90% of training codes lie on each axis, "
-                      "that are sparser than 95% of the training codes.") for f in grids]
-    numbers += [Figure(f"{f.upper()}: readable", f"{latent_space.readable_share(grids[f], masks[f]):.0%}",
-                       "Share of the same grid points whose decode the reference classifier reads with 90% "
-                       "confidence or more.") for f in grids]
+        # The Latent space page shows the same summary under each map: one computation, one number.
+        summaries[family] = latent_space.summary(grids[family], zoo.codes(f"{family}-2", dataset, "train"))
+    numbers = [Figure(map_label(f, "holes"), f"{summaries[f].holes:.0%}", MAP_HELP["holes"]) for f in grids]
+    numbers += [Figure(map_label(f, "readable"), f"{summaries[f].readable:.0%}", MAP_HELP["readable"])
+                for f in grids]
     return Highlight(
         title="Two 2-number code spaces, decoded on a 64 × 64 grid",
         numbers=tuple(numbers),
@@ -216,6 +237,20 @@ def _latent_space(dataset: str) -> Highlight:
         caption="Each row decodes ten evenly spaced points on a horizontal line through the middle of a map, "
                 "data or not. The numbers count grid points inside the box where each model's training codes "
                 "mostly lie, so the two maps are compared on the ground their data covers.")
+
+
+# What the Latent space page and this stop say under each map's numbers.
+MAP_HELP = {
+    "holes": "Share of grid points, in the box where the middle 90% of the map's training codes lie on each axis, "
+             "that are sparser than 95% of its training codes: places the decoder was hardly trained on.",
+    "readable": "Share of the same grid points whose decode the reference classifier reads with 90% confidence or "
+                "more.",
+}
+
+
+def map_label(family: str, what: str) -> str:
+    """The label of one map number, "AE: holes", the same on the Latent space page and on the tour."""
+    return f"{family.upper()}: {what}"
 
 
 def _compression(dataset: str) -> Highlight:
@@ -342,14 +377,6 @@ HIGHLIGHTS: dict[str, Callable[[str], Highlight]] = {
     "overview": _overview, "latent-space": _latent_space, "compression": _compression, "denoising": _denoising,
     "anomaly": _anomaly, "features": _features, "sampling": _sampling,
 }
-
-
-# A highlight reads the shipped models and the use-case code; an edit to any of these makes the stored ones stale.
-HIGHLIGHT_CODE = tuple(sorted(
-    str(p.relative_to(paths.ROOT)) for folder in ("anomaly", "compression", "features", "latent_space", "sampling")
-    for p in (paths.ROOT / "dashboard" / folder).glob("*.py"))) + (
-    "dashboard/denoising.py", "dashboard/lesson/tour.py", "dashboard/core/baselines.py", "dashboard/core/corrupt.py",
-    "dashboard/core/images.py", "dashboard/core/metrics.py", "dashboard/core/nets.py")
 
 
 def highlight(page: str, dataset: str = data.DEFAULT_DATASET) -> Highlight | None:

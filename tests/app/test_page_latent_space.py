@@ -7,6 +7,8 @@ import json
 import pytest
 
 from dashboard import latent_space
+from dashboard.app.cached import latent_space as cached
+from dashboard.lesson import tour
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
 from tests.harness.inputs import digit_png
@@ -35,6 +37,22 @@ def test_the_page_opens_with_both_maps(dataset):
                     "5 · Sixteen numbers"):
         assert heading in shown
     assert "Click anywhere on a map" in shown and query_value(app, "pin") == "none"
+
+
+def test_each_map_shows_its_holes_counted_the_same_way_as_the_tours_stop():
+    app = open_page("latent-space", query={"dataset": "digits"})
+    assert_no_exception(app)
+    shown = {m.label: m.value for m in app.metric}
+    found = {}
+    for family in latent_space.MAP_FAMILIES:
+        grid, _, codes = cached.map_data("digits", family)  # what the page read
+        found[family] = latent_space.summary(grid, codes)
+        assert shown[tour.map_label(family, "holes")] == f"{found[family].holes:.0%}"
+        assert shown[tour.map_label(family, "readable")] == f"{found[family].readable:.0%}"
+    words = texts(app)
+    assert (f"holes take **{found['ae'].holes:.0%}** of the AE's data box and **{found['vae'].holes:.0%}** of the "
+            "VAE's") in words
+    assert "Both maps have **holes**" in words
 
 
 def test_a_pinned_point_in_the_link_is_restored():

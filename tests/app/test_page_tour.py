@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.lesson import tour
+from dashboard.core import zoo
+from dashboard.lesson import hourglass, tour
 from dashboard.sampling import samplers
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
@@ -111,8 +112,14 @@ def _sampling_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
     return {setup.label: value for setup, value in zip(samplers.SETUPS, scores) if setup.label in quoted}
 
 
-PAGE_NUMBERS = {"compression": _compression_numbers, "denoising": _denoising_numbers, "anomaly": _anomaly_numbers,
-                "features": _features_numbers, "sampling": _sampling_numbers}
+def _latent_space_numbers(app: AppTest, quoted: dict[str, str]) -> dict[str, str]:
+    """The holes and readable decodes counted under each map, under the same labels."""
+    return {label: value for label, value in _metrics(app).items() if label in quoted}
+
+
+PAGE_NUMBERS = {"latent-space": _latent_space_numbers, "compression": _compression_numbers,
+                "denoising": _denoising_numbers, "anomaly": _anomaly_numbers, "features": _features_numbers,
+                "sampling": _sampling_numbers}
 
 
 @pytest.mark.parametrize("page", list(PAGE_NUMBERS))
@@ -129,3 +136,19 @@ def test_the_introduction_counts_the_stops_there_are():
     assert_no_exception(app)
     words = {7: "Seven", 8: "Eight", 9: "Nine"}
     assert f"{words.get(N_STOPS, N_STOPS)} stops, one idea each." in texts(app)
+
+
+def test_the_first_stop_quotes_what_the_overview_shows_and_says_what_it_averages():
+    quoted = {n.label: n for n in tour.highlight("overview").numbers}  # the default dataset, as a visitor sees it
+    app = open_page("overview")  # test image #0 through ae-16, the tour's model
+    assert_no_exception(app)
+    shown = _metrics(app)
+    assert shown["Error (MSE)"] == quoted["Error, image #0"].value
+    assert shown["Code size"] == quoted["Numbers in z"].value
+    assert f"x: input ({quoted['Pixels in'].value} pixels" in texts(app)
+    assert f"{quoted['Squeeze'].value} fewer numbers" in texts(app)
+    # The one number the Overview does not show says what it averages.
+    assert "averaged over the ten test digits in the row" in quoted["Mean error, row"].help
+    # And the Overview names the loss its model trains on, as the card records it.
+    card = zoo.read_card(f"ae-{tour.LATENT}")
+    assert f"Loss ({hourglass.LOSS_SHORT[card['config'].get('recon_loss', 'bce')]})" in shown

@@ -103,6 +103,23 @@ def test_a_pinned_point_gets_exact_decode_verdict_neighbours_and_density(maps):
     assert far.in_hole and far.density_percentile < result.density_percentile
 
 
+def test_a_maps_summary_counts_holes_the_way_a_pinned_point_is_judged(maps):
+    for family, grid in maps.items():
+        codes = zoo.codes(f"{family}-2", DATASET, "train")
+        found = latent_space.summary(grid, codes)
+        box = latent_space.central_cells(grid, codes)
+        assert found.cells == int(box.sum()) > 0
+        assert found.holes == latent_space.hole_share(grid, box) and 0 < found.holes < 1
+        assert found.readable == latent_space.readable_share(grid, box) and 0 <= found.readable <= 1
+        # The emptiest and the most crowded cell of the box, pinned, get the verdict the summary counted them with.
+        centres = latent_space.cell_centres(grid.extent, grid.n).reshape(grid.n, grid.n, 2)
+        density = np.where(box, grid.density, np.nan)
+        for cell, counted_as_hole in ((np.nanargmin(density), True), (np.nanargmax(density), False)):
+            row, column = np.unravel_index(cell, density.shape)
+            z = tuple(float(v) for v in centres[row, column])
+            assert latent_space.pinned(latent_space.Pin(family, z), DATASET, grid, codes).in_hole is counted_as_hole
+
+
 def test_own_code_and_resampling_follow_the_posterior():
     ds = data.load(DATASET)
     vae = zoo.frozen("vae-2", DATASET)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.core import pagemap
 from dashboard.lesson import quiz, tour
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -38,16 +39,58 @@ def test_shipped_quiz_is_valid_and_long_enough(questions):
     assert len({q.id for q in questions}) == len(questions)
 
 
-def test_shipped_quiz_covers_the_required_ideas_and_every_use_case_page(questions):
+def test_shipped_quiz_covers_the_required_ideas_and_every_page_the_registry_names(questions):
     assert quiz.coverage_gaps(questions) == []
     linked = quiz.pages_linked(questions)
-    assert set(quiz.USE_CASE_PAGES) <= linked
+    assert set(quiz.COVERED_PAGES) <= linked
     assert linked <= set(quiz.PAGES)
+
+
+def test_the_quiz_reads_its_pages_from_the_page_registry():
+    assert quiz.PAGES == pagemap.URL_PATHS
+    assert quiz.COVERED_PAGES == tuple(p.url_path for p in pagemap.PAGES if p.quiz)
+    assert set(quiz.USE_CASE_PAGES) <= set(quiz.COVERED_PAGES)
+
+
+def test_a_page_missing_from_the_registry_is_a_gap_not_a_skip(questions):
+    assert "page 'gan' is not in the page registry" in quiz.coverage_gaps(questions, ["overview", "gan"])
 
 
 def test_answers_are_not_all_in_one_position(questions):
     # Without shuffling the file order is shown, and "always the first choice" would give the game away.
     assert len({q.answer for q in questions}) >= 3
+
+
+def _length_rank(q: quiz.Question) -> int:
+    """How many other choices are strictly shorter than the right one: 0 shortest, len - 1 strictly longest."""
+    return sum(len(c) < len(q.correct_choice) for i, c in enumerate(q.choices) if i != q.answer)
+
+
+def test_no_right_answer_can_be_spotted_by_its_length(questions):
+    # "Pick the longest answer" is the oldest test-taking trick; it must do no better than chance here.
+    for q in questions:
+        longest_other = max(len(c) for i, c in enumerate(q.choices) if i != q.answer)
+        assert len(q.correct_choice) <= 1.3 * longest_other, f"{q.id}: the right answer stands out by its length"
+    clearly_longer = [q.id for q in questions if len(q.correct_choice) > 1.15 * max(
+        len(c) for i, c in enumerate(q.choices) if i != q.answer)]
+    assert len(clearly_longer) <= 2, clearly_longer
+    ranks = [_length_rank(q) for q in questions]
+    longest = sum(rank == len(q.choices) - 1 for rank, q in zip(ranks, questions))
+    shortest = ranks.count(0)
+    assert longest <= len(questions) / 3 and shortest <= len(questions) / 3, (longest, shortest)
+
+
+HEDGES = re.compile(r"\b(probably|usually|often|may|might|tends?|likely|mostly|roughly|about)\b", re.I)
+ABSOLUTES = re.compile(r"\b(always|never|certainly|exactly|any|every|all|only|perfect|guaranteed)\b", re.I)
+
+
+def test_no_right_answer_can_be_spotted_by_its_hedging(questions):
+    # The other classic tell: the one careful answer among confident-sounding wrong ones.
+    for q in questions:
+        wrong = [c for i, c in enumerate(q.choices) if i != q.answer]
+        lone_hedge = (HEDGES.search(q.correct_choice) and not ABSOLUTES.search(q.correct_choice)
+                      and not any(HEDGES.search(c) for c in wrong))
+        assert not (lone_hedge and all(ABSOLUTES.search(c) for c in wrong)), q.id
 
 
 def test_coverage_gaps_names_what_is_missing(questions):
@@ -300,9 +343,14 @@ def test_tour_validation_catches_bad_stops():
     assert tour.validate([]) == ["the tour has no stops"]
 
 
-def test_tour_skips_pages_that_do_not_exist_yet():
-    stops = tour.available(["quiz", "overview", "sampling"])
-    assert [stop.page for stop in stops] == ["overview", "sampling", "quiz"]
+def test_a_stop_on_a_page_the_app_lacks_is_an_error_not_a_skip():
+    with pytest.raises(tour.TourError, match="denoising"):
+        tour.available(["quiz", "overview", "sampling"])
+    assert tour.available(pagemap.URL_PATHS) == list(tour.STOPS)
+    assert tour.checked() == list(tour.STOPS)
+    unknown = tour.Stop(page="gan", title="GANs", takeaway="One sentence.", look_at="x", minutes=1.0)
+    with pytest.raises(tour.TourError, match="not in the page registry"):
+        tour.checked([tour.STOPS[0], unknown])
 
 
 def test_tour_position_stays_in_range():
@@ -315,7 +363,8 @@ def test_tour_position_stays_in_range():
 @pytest.mark.parametrize("name", ["overview", "models", "quiz", "tour"])
 def test_lesson_files_exist_and_are_short_plain_markdown(name):
     text = (ASSETS / "lessons" / f"{name}.md").read_text(encoding="utf-8")
-    paragraphs = [p for p in text.split("\n\n") if p.strip() and not p.lstrip().startswith(("-", "**Try"))]
+    paragraphs = [p for p in text.split("\n\n")
+                  if p.strip() and not p.lstrip().startswith(("-", "**Try", "**Read more"))]
     assert 1 <= len(paragraphs) <= 3
     assert "<script" not in text.lower()
 
