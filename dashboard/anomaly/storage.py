@@ -6,8 +6,6 @@ visit reads the trained detector and its scores instead of training and scoring 
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
@@ -16,7 +14,7 @@ from dashboard.anomaly.density import CodeDensity, Reference
 from dashboard.anomaly.scenarios import Split
 from dashboard.anomaly.scores import SCORE_KINDS
 from dashboard.anomaly.thresholds import Evaluation
-from dashboard.core import nets
+from dashboard.core import checkpoints, nets
 
 # What score_samples reads of a fitted mixture, plus what describes the fit; all arrays are float64.
 _MIXTURE_ARRAYS = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
@@ -35,14 +33,9 @@ def detector_from_state(state: dict) -> nets.Autoencoder:
     return model.eval()
 
 
-def weights_digest(model: torch.nn.Module) -> str:
-    """sha256 of a model's weights (names, shapes, bytes): results stored for one detector belong to it alone."""
-    digest = hashlib.sha256()
-    for name, value in model.state_dict().items():
-        array = value.detach().cpu().contiguous().numpy()
-        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
+def weights_digest(model: nets.Network) -> str:
+    """sha256 of a model's weights as a checkpoint holds them: results stored for one detector belong to it alone."""
+    return checkpoints.sha256(checkpoints.to_bytes(model))
 
 
 def reference_state(reference: Reference) -> dict:

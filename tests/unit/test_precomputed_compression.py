@@ -1,4 +1,5 @@
-"""The Compression page's shipped results equal what the page would compute live on the shipped models."""
+"""The Compression page's shipped results match what the page computes live on the shipped models, within
+tolerances that hold on any CPU (a float16 code may sit one step away)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from dashboard import compression
 from dashboard.app.cached import compression as cached
 from dashboard.core import artifacts, data, threads
-from tests.harness.precomputed import assert_same, shipped_value
+from tests.harness.precomputed import assert_close, shipped_value
 
 
 @pytest.fixture
@@ -15,19 +16,20 @@ def live(monkeypatch):
     monkeypatch.setenv(artifacts.DISABLE_ENV, "off")
 
 
-def test_test_set_scores_equal_the_live_ones(live):
-    stored = shipped_value("compression.test_set", "mnist-5k")
-    with threads.as_served():  # as the build and the server compute it: float16 codes round on the last bits
+def test_test_set_scores_match_the_live_ones(live):
+    stored = shipped_value("compression.test_set", "mnist-5k", version=cached.TEST_SET_VERSION)
+    with threads.as_served():
         codecs = compression.all_codecs("mnist-5k", load_model=cached._shipped_or_none)
-        live = compression.evaluate_test_set(data.load("mnist-5k").x_test, codecs)
-    assert_same(stored, live, rtol=1e-5, atol=1e-6)
+        found = compression.evaluate_test_set(data.load("mnist-5k").x_test, codecs)
+    assert_close(stored, found)  # codes (float16) within a step, per-image MSE and PSNR within 0.1%
 
 
-def test_probe_comparisons_equal_the_live_ones(live):
-    stored = shipped_value("compression.probes", "digits", {"per_kind": cached.PROBES_PER_KIND, "seed": 0})
+def test_probe_comparisons_match_the_live_ones(live):
+    stored = shipped_value("compression.probes", "digits", {"per_kind": cached.PROBES_PER_KIND, "seed": 0},
+                           version=cached.PROBES_VERSION)
     with threads.as_served():
         codecs = compression.all_codecs("digits", load_model=cached._shipped_or_none)
         learned = [c["AE"] for c in codecs.values() if "AE" in c]
-        live_value = compression.probe_comparisons(data.load("digits"), learned, learned[0].k,
-                                                   cached.PROBES_PER_KIND, seed=0)
-    assert_same(stored, live_value, rtol=1e-5, atol=1e-6)
+        found = compression.probe_comparisons(data.load("digits"), learned, learned[0].k, cached.PROBES_PER_KIND,
+                                              seed=0)
+    assert_close(stored, found)  # byte counts of JPEG and PNG exactly, errors within 0.1%

@@ -11,9 +11,12 @@ from dashboard.core import artifacts, build, checkpoints, data, nets, paths, rec
 
 DIGITS = "digits"
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread is faster on a shared machine
-# Retraining a recipe repeats the shipped run bit for bit on the machine that made it; elsewhere other CPU kernels
-# round differently and 120 epochs amplify that, so the card's metric comes back within a few percent, not exactly.
-RELATIVE_TOLERANCE = 0.05
+# A retrained network is compared by its metrics, never its weights: another CPU's kernels round differently and 120
+# epochs amplify that, so the card's error comes back within a few percent, not exactly.
+MSE_RTOL = 0.08
+PSNR_RTOL = 0.03
+# PCA is fitted once, with no training: another BLAS moves only its last bits.
+PCA_RTOL = 1e-4
 
 
 def test_the_table_covers_every_file_under_models_and_nothing_else():
@@ -63,14 +66,16 @@ def test_recipes_follow_image_size_and_name_their_exceptions():
 
 
 def test_one_recipe_rebuilt_gives_its_card_back(tmp_path, capsys):
-    """digits/vae-2 through the documented command: about 17 s on one idle CPU core (its card says so)."""
+    """digits/vae-2 through the documented command, compared with its shipped card by its metrics."""
     shipped = zoo.read_card("vae-2", DIGITS)
     build.main(["--dataset", DIGITS, "--only", "vae-2", "--device", "cpu", "--out", str(tmp_path)])
     assert "| vae-2 | 120 |" in capsys.readouterr().out
     card = zoo.read_card("vae-2", DIGITS, root=tmp_path)
-    for key in ("test_mse", "test_psnr"):
-        assert card["metrics"][key] == pytest.approx(shipped["metrics"][key], rel=RELATIVE_TOLERANCE)
-    assert card["metrics"]["pca_mse"] == pytest.approx(shipped["metrics"]["pca_mse"], abs=1e-9)
+    found, expected = card["metrics"], shipped["metrics"]
+    assert found["test_mse"] == pytest.approx(expected["test_mse"], rel=MSE_RTOL)
+    assert found["test_psnr"] == pytest.approx(expected["test_psnr"], rel=PSNR_RTOL)
+    assert found["pca_mse"] == pytest.approx(expected["pca_mse"], rel=PCA_RTOL)
+    assert found["test_mse"] < 0.8 * found["pca_mse"]  # a trained vae-2, not an untrained or other network
     assert nets.config_from_dict(card["config"]) == nets.config_from_dict(shipped["config"])
     assert card["rebuild"] == shipped["rebuild"]
     assert zoo.load("vae-2", DIGITS, root=tmp_path).encode(torch.rand(2, 1, 8, 8)).shape == (2, 2)

@@ -43,6 +43,9 @@ def test_recorded_last_epoch_is_the_saved_model(built):
         exact = model.encode(data.load("digits").x_test[found.indices]).numpy()
     np.testing.assert_allclose(found.last, exact, atol=1e-2, rtol=1e-3)
     assert np.isnan(found.loss[0]) and np.allclose(found.loss[1:], card["history"], atol=1e-5)
+    # The same file pair as checkpoints and stored results: a card whose sha256 vouches for the safetensors.
+    pair, payload = checkpoints.read_pair(root / "digits", f"vae-2{snapshots.SUFFIX}", "Snapshot card")
+    assert pair == found.card and pair["sha256"] == checkpoints.sha256(payload)
 
 
 def _copy(built, tmp_path):
