@@ -53,7 +53,7 @@ COUNTS = {5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine", 10: "Ten"}  # 
 
 st.title("🎬 Tour: Latent Lab in ten minutes")
 st.markdown(f"{COUNTS.get(n_stops, n_stops)} stops, one idea each. Every stop gives the takeaway in one sentence and "
-            "shows the result that proves it, computed live from the shipped models. Use **Next** and **Back**, or "
+            "shows the result that proves it, computed from the shipped models. Use **Next** and **Back**, or "
             "open a stop's page to explore it.")
 dataset_name = ui.current_dataset()
 ds = ui.dataset(dataset_name)

@@ -76,9 +76,9 @@ STOPS: tuple[Stop, ...] = (
     Stop(
         page="anomaly",
         title="Anomaly detection",
-        takeaway="Inputs unlike the training data rebuild badly, so reconstruction error works as an anomaly score; "
-                 "the threshold is a choice you have to make.",
-        look_at="The two error histograms with the threshold slider: move it and watch the confusion matrix, "
+        takeaway="Inputs unlike the training data rebuild badly or get codes unlike the training codes, so either "
+                 "can serve as an anomaly score; the threshold is a choice you have to make.",
+        look_at="The two score histograms with the threshold slider: move it and watch the confusion matrix, "
                 "precision and recall trade against each other.",
         minutes=1.5,
         params={"scenario": "corrupted", "corruption": "rotation", "rule": "percentile"},
