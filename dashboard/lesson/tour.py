@@ -19,6 +19,9 @@ DEMO_MINUTES = 10.0  # the stakeholder walk-through the tour is timed for
 STEP_PARAM = "stop"  # query parameter that holds the tour position, 1-based as people count
 LATENT = 16  # the code size every highlight uses: shipped for every offline dataset, and the pages' default
 N_SHOWN = 10  # images per row of a highlight: one per digit class where the row shows test images
+# The stored highlights' version: bump it when a highlight's computation changes (checkpoints, data and parameters
+# are tracked by themselves), so the build's old result is computed live until the build stores it anew.
+HIGHLIGHT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -388,4 +391,5 @@ def highlight(page: str, dataset: str = data.DEFAULT_DATASET) -> Highlight | Non
     if compute is None:
         return None
     models = [*zoo.names(dataset), "reference-classifier"]
-    return artifacts.stored("tour.highlight", dataset, {"page": page}, models, lambda: compute(dataset))
+    return artifacts.stored("tour.highlight", dataset, {"page": page}, models, lambda: compute(dataset),
+                            version=HIGHLIGHT_VERSION)
