@@ -156,13 +156,13 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
             st.info(f"**What this rule assumes.** {anomaly.THRESHOLD_RULES[rule].assumption}", icon="🧭")
 
     st.subheader("3 · What this threshold does")
-    flagged, alarms, missed, precision, recall, f1 = st.columns(6)
-    flagged.metric("Flagged", f"{point.flagged:,}", help="Images with a score above the threshold.")
-    alarms.metric("False alarms", f"{point.fp:,}", help="Normal images flagged.")
-    missed.metric("Missed", f"{point.fn:,}", help="Anomalies that pass as normal.")
-    precision.metric("Precision", f"{point.precision:.1%}", help="Of the flagged images, the share that are anomalies.")
-    recall.metric("Recall", f"{point.recall:.1%}", help="Of the anomalies, the share that are flagged.")
-    f1.metric("F1", f"{point.f1:.3f}", help="Harmonic mean of precision and recall.")
+    numbers = st.container(horizontal=True)  # six metrics wrap onto two rows rather than cut to "99.…"
+    numbers.metric("Flagged", f"{point.flagged:,}", help="Images with a score above the threshold.")
+    numbers.metric("False alarms", f"{point.fp:,}", help="Normal images flagged.")
+    numbers.metric("Missed", f"{point.fn:,}", help="Anomalies that pass as normal.")
+    numbers.metric("Precision", f"{point.precision:.1%}", help="Of the flagged images, the share that are anomalies.")
+    numbers.metric("Recall", f"{point.recall:.1%}", help="Of the anomalies, the share that are flagged.")
+    numbers.metric("F1", f"{point.f1:.3f}", help="Harmonic mean of precision and recall.")
     matrix, notes = st.columns([3, 2], gap="large")
     n_normal, n_anomalous = point.tn + point.fp, point.tp + point.fn
     with matrix:
@@ -181,8 +181,9 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
                        f"every image already reaches F1 {2 * split.anomaly_rate / (1 + split.anomaly_rate):.2f}, so "
                        "F1 barely punishes false alarms here. Watch the false-alarm count instead.", icon="⚠️")
         # A callable defers building the file to the click, so moving the threshold does not pay for it.
-        st.download_button("Download scores and flags (CSV)", lambda: anomaly.scores_csv(split, evaluation, threshold),
-                           file_name=f"anomaly_scores_{split.scenario}.csv", mime="text/csv", key="anomaly_csv")
+        st.download_button("⬇️ Scores and flags (CSV)", lambda: anomaly.scores_csv(split, evaluation, threshold),
+                           file_name=f"anomaly_scores_{split.scenario}.csv", mime="text/csv", key="anomaly_csv",
+                           wrap=True)
 
     roc, pr = st.columns(2, gap="large")
     roc.vega_lite_chart(anomaly_charts.with_operating_point(results["roc"], "roc", point), width="stretch")
@@ -218,9 +219,8 @@ with words:
     st.markdown("Anomalies that land among the normal codes are the hard ones: the model squeezes them into a "
                 "familiar code and rebuilds a normal-looking image from it, so the error is what gives them away, "
                 "not the position alone.")
-    st.download_button("Download the 3D view (HTML)", lambda: ui.figure_html(figure),
-                       file_name="anomaly_latent_3d.html",
-                       mime="text/html", key="anomaly_latent_html")
+    st.download_button("⬇️ 3D view (HTML)", lambda: ui.figure_html(figure), file_name="anomaly_latent_3d.html",
+                       mime="text/html", key="anomaly_latent_html", wrap=True)
 
 # ---------------------------------------------------------------- 5 · baselines
 

@@ -33,43 +33,46 @@ all_codecs = cached.codecs(dataset_name)
 K_DRAWN = "compression_k_drawn"  # the k that the sections below this fragment were drawn with
 
 
+def shuffle(seed_key: str) -> None:
+    """A callback runs before the fragment does, so the batch box and the images of that run agree."""
+    st.session_state[seed_key] = int(np.random.default_rng().integers(10_000))
+
+
 @st.fragment
 def code_size_and_batch() -> tuple[int, int]:
     """Sections 1 and 2: the code size, the test batch and its reconstructions; returns k and its bytes."""
-    controls, numbers = st.columns([2, 5], gap="large")
-    with controls:
-        k = st.select_slider("Code size k (numbers per image)", available_k,
-                             key=ui.url_key("compression_k", "k", 16 if 16 in available_k else available_k[-1],
-                                            available_k, int),
-                             help="The same k is used by the AE, the VAE and PCA, so the comparison is like for like.")
-        seed_key = ui.url_key("compression_seed", "batch", 0, range(10_000), int)
-        seed_col, shuffle_col = st.columns(2, vertical_alignment="bottom")
-        if shuffle_col.button("🎲 Shuffle", key="compression_reshuffle", width="stretch",
-                              help="Draw 8 other test images."):
-            st.session_state[seed_key] = int(np.random.default_rng().integers(10_000))
-        seed = int(seed_col.number_input("Test batch #", 0, 9_999, step=1, key=seed_key,
-                                         help="Each number picks a fixed set of 8 test images; share the link to "
-                                              "show the same ones."))
+    # Wrapping rows, not columns: beside an open sidebar, columns cut the metrics to "3…".
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    k = controls.select_slider("Code size k (numbers per image)", available_k, width=260,
+                               key=ui.url_key("compression_k", "k", 16 if 16 in available_k else available_k[-1],
+                                              available_k, int),
+                               help="The same k is used by the AE, the VAE and PCA, so the comparison is like for "
+                                    "like.")
+    seed_key = ui.url_key("compression_seed", "batch", 0, range(10_000), int)
+    seed = int(controls.number_input("Test batch #", 0, 9_999, step=1, key=seed_key, width=130,
+                                     help="Each number picks a fixed set of 8 test images; share the link to show "
+                                          "the same ones."))
+    controls.button("🎲 Shuffle", key="compression_reshuffle", help="Draw 8 other test images.", on_click=shuffle,
+                    args=(seed_key,))
     # Every section below depends on k, so moving it reruns the page; the batch controls rerun only this part.
     drawn, st.session_state[K_DRAWN] = st.session_state.get(K_DRAWN, k), k
     if k != drawn:
         st.rerun()
     sizes = cached.png_sizes(dataset_name, seed)
     code_size = compression.code_bytes(k)
-    with numbers:
-        pixels_col, code_col, ratio_col, bytes_col, png_col = st.columns(5)
-        pixels_col.metric("Pixels", f"{ds.n_pixels}", help="Numbers in one image: one per pixel.")
-        code_col.metric("Code", f"{k}", help="Numbers in its code z.")
-        ratio_col.metric("Fewer numbers", f"{compression.value_ratio(ds.image_shape, k):.0f}x")
-        bytes_col.metric("Code bytes", f"{code_size} B",
-                         help=f"{k} numbers stored as 16-bit floats, 2 bytes each. Every error on this page is "
-                              "measured after that rounding.")
-        png_col.metric("PNG bytes", f"{np.median(sizes):.0f} B",
-                       help=f"The 8 images below as lossless PNG files (Pillow, optimised): {min(sizes)}-{max(sizes)} "
-                            "bytes; the median is shown.")
-        st.caption(f"The code is **{np.median(sizes) / code_size:.0f}x smaller** than a typical test image's PNG. "
-                   "It is lossy, though, and only means something to a receiver that already holds the decoder "
-                   "(see the last section).")
+    numbers = st.container(horizontal=True)
+    numbers.metric("Pixels", f"{ds.n_pixels}", help="Numbers in one image: one per pixel.")
+    numbers.metric("Code", f"{k}", help="Numbers in its code z.")
+    numbers.metric("Fewer numbers", f"{compression.value_ratio(ds.image_shape, k):.0f}x")
+    numbers.metric("Code bytes", f"{code_size} B",
+                   help=f"{k} numbers stored as 16-bit floats, 2 bytes each. Every error on this page is measured "
+                        "after that rounding.")
+    numbers.metric("PNG bytes", f"{np.median(sizes):.0f} B",
+                   help=f"The 8 images below as lossless PNG files (Pillow, optimised): {min(sizes)}-{max(sizes)} "
+                        "bytes; the median is shown.")
+    st.caption(f"The code is **{np.median(sizes) / code_size:.0f}x smaller** than a typical test image's PNG. "
+               "It is lossy, though, and only means something to a receiver that already holds the decoder "
+               "(see the last section).")
 
     # ---------------------------------------------------------------- 2 · reconstructions
     st.subheader(f"What comes back from {k} numbers")
@@ -143,7 +146,7 @@ text_col.download_button("⬇️ Table (CSV)", lambda: table.to_csv(index=False)
 @st.fragment
 def latent_map() -> None:
     st.subheader("The codes of every test image, in 3D")
-    controls, figure_col = st.columns([1, 3], gap="large")
+    controls, figure_col = st.columns([1, 3], gap="medium")  # narrow controls: their buttons wrap, not clip
     with controls:
         choices = [f"{compression.NETWORK_FAMILIES[m]}-{size}" for m in ("AE", "VAE") for size in all_codecs
                    if m in all_codecs[size]]
@@ -164,11 +167,11 @@ def latent_map() -> None:
     with controls:
         st.download_button("⬇️ Codes (CSV)", lambda: cached.codes_csv(dataset_name, method, size),
                            file_name=f"codes_{name}_{dataset_name}.csv", mime="text/csv",
-                           key="compression_codes_download", width="stretch",
+                           key="compression_codes_download", width="stretch", wrap=True,
                            help=f"All {len(ds.x_test):,} test images: label, class, the {size} code numbers and "
                                 "the reconstruction error.")
         st.download_button("⬇️ Figure (HTML)", lambda: ui.figure_html(figure), file_name=f"latent_3d_{name}.html",
-                           mime="text/html", key="compression_figure_download", width="stretch")
+                           mime="text/html", key="compression_figure_download", width="stretch", wrap=True)
 
 
 latent_map()

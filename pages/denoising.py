@@ -45,26 +45,33 @@ def denoise_level(raw: str, noise: str) -> float:
     return value
 
 
+def next_seed(seed_key: str) -> None:
+    """A callback runs before the fragment does, so that run already draws the new noise."""
+    st.session_state[seed_key] = int(st.session_state[seed_key]) + 1
+
+
 @st.fragment
 def lab() -> None:
-    # The noise type gets the widest column, so its three options fit on one row at 1280 px; in a narrower
-    # window they wrap rather than scroll out of sight.
-    left, middle, right, far = st.columns([4, 3, 2, 1.2], vertical_alignment="bottom")
-    noise = left.segmented_control(
-        "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get, wrap=True,
+    # A wrapping row, not columns: beside an open sidebar the four controls take two rows instead of clipping.
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    noise = controls.segmented_control(
+        "Noise type", corrupt.NOISE_TYPES, format_func=NOISE_LABELS.get,
         key=ui.url_key("denoising_noise", "noise", denoising.DEFAULT_NOISE, corrupt.NOISE_TYPES))
     noise = noise or denoising.DEFAULT_NOISE
     low, high = corrupt.LEVEL_RANGES[noise]
     level_key = f"denoising_level_{noise}"
-    level = middle.slider("Noise level", max(low, 0.02), high, step=0.02, help=LEVEL_HELP[noise],
-                          key=ui.url_key(level_key, "level", denoising.DEFAULT_LEVELS[noise],
-                                         cast=lambda raw: denoise_level(raw, noise)))
-    dae_name = right.selectbox("Denoising model", dae_options,
-                               key=ui.url_key("denoising_dae", "dae", default_dae, dae_options),
-                               help="DAEs with larger codes keep more detail but also let more noise through.")
+    # One slider per noise type, each kept for the whole session: a level set for Gaussian noise is still there
+    # after a look at another type, though only the shown type's slider is drawn.
+    level = controls.slider("Noise level", max(low, 0.02), high, step=0.02, help=LEVEL_HELP[noise], width=220,
+                            key=ui.url_key(level_key, "level", denoising.DEFAULT_LEVELS[noise],
+                                           cast=lambda raw: denoise_level(raw, noise)),
+                            persist_state="session")
+    dae_name = controls.selectbox("Denoising model", dae_options, width=160,
+                                  key=ui.url_key("denoising_dae", "dae", default_dae, dae_options),
+                                  help="DAEs with larger codes keep more detail but also let more noise through.")
     seed_key = ui.url_key("denoising_seed", "seed", 0, cast=int)
-    if far.button("🎲 New", key="denoising_reseed", help="Draw new noise on other test digits."):
-        st.session_state[seed_key] = int(st.session_state[seed_key]) + 1
+    controls.button("🎲 New noise", key="denoising_reseed", help="Draw new noise on other test digits.",
+                    on_click=next_seed, args=(seed_key,))
     seed = int(st.session_state[seed_key])
     config = denoising.DenoiseConfig(dataset=dataset_name, dae=dae_name)
 
@@ -109,7 +116,7 @@ def lab() -> None:
 
     chart_col, view_col = st.columns(2, gap="large")
     with chart_col:
-        st.subheader("Where does each method stop working?")
+        st.subheader("Where each method breaks")
         curve = cached.sweep(noise, config)
         st.vega_lite_chart(cached.sweep_spec(noise, NOISE_LABELS[noise], float(level), config), width="stretch")
         trained_text = ("The green band is the range of this noise the DAE saw in training."

@@ -73,21 +73,23 @@ def explore() -> None:
     width = features.feature_width(feature_set, dataset_name)
 
     with results:
-        a, b, c, d = st.columns(4)
-        a.metric("Test accuracy", f"{result.accuracy:.1%}", help=f"{name} features, on all {len(ds.y_test):,} "
-                 "test images, which the classifier never saw.")
+        # A wrapping row: beside the controls, four metrics in columns were cut to "85…" on a laptop.
+        numbers = st.container(horizontal=True)
+        numbers.metric("Test accuracy", f"{result.accuracy:.1%}", help=f"{name} features, on all "
+                       f"{len(ds.y_test):,} test images, which the classifier never saw.")
         if feature_set != "raw":
-            b.metric("vs raw pixels", f"{raw.accuracy:.1%}", f"{100 * (result.accuracy - raw.accuracy):+.1f} pts",
-                     help="The same classifier on the same labelled images, fed the pixels themselves.")
+            numbers.metric("vs raw pixels", f"{raw.accuracy:.1%}",
+                           f"{100 * (result.accuracy - raw.accuracy):+.1f} pts",
+                           help="The same classifier on the same labelled images, fed the pixels themselves.")
         else:
-            b.metric("vs raw pixels", "—", help="Pick PCA, AE or VAE features to compare with raw pixels.")
-        c.metric("Labels used", f"{result.n_labels:,}", help=f"of {n_train:,} training images")
+            numbers.metric("vs raw pixels", "—", help="Pick PCA, AE or VAE features to compare with raw pixels.")
+        numbers.metric("Labels used", f"{result.n_labels:,}", help=f"of {n_train:,} training images")
+        numbers.metric("Input size", f"{width}", help=f"Numbers per image fed to the classifier; each image has "
+                       f"{ds.n_pixels} pixels.")
         if classifier in features.SEMI_SUPERVISED:
             st.caption(f"Semi-supervised: label spreading also saw the features of the other "
                        f"{n_train - result.n_labels:,} training images, without their labels. The test images stay "
                        "out of it until they are scored.")
-        d.metric("Input size", f"{width}", help=f"Numbers per image fed to the classifier; each image has "
-                 f"{ds.n_pixels} pixels.")
 
         table = cached.accuracy_curves(dataset_name, classifier, k, budgets, compute=classifier == REFERENCE)
         shown = classifier
@@ -107,7 +109,7 @@ def explore() -> None:
                 st.rerun()  # redraw the chart above with the new curves
         else:
             st.caption(f"Each point is the mean over {len(features.SEEDS)} random label draws; error bars span one "
-                       "standard deviation (with every label there is only one draw). The black ring is your "
+                       "standard deviation (with every label there is only one draw). The magenta ring is your "
                        "setting.")
 
     # ---------------------------------------------------------------- 2 · where it goes wrong
@@ -122,7 +124,7 @@ def explore() -> None:
         figure, description = cached.misclassified_map(dataset_name, feature_set, result.predictions, wrong)
         st.plotly_chart(figure, width="stretch", key="features_map")
         st.caption(f"Test images in the {name} feature space ({description}), coloured by their true class. "
-                   "Black crosses mark the misclassified ones: mostly where two classes meet.")
+                   "Magenta crosses mark the misclassified ones: mostly where two classes meet.")
     if len(wrong):
         st.markdown("**Some misclassified test images** (true class → prediction)")
         for column, i in zip(st.columns(N_MISTAKES_SHOWN), wrong[:N_MISTAKES_SHOWN]):
@@ -156,16 +158,15 @@ def explore() -> None:
                "`AutoencoderFeatures` is a real scikit-learn transformer, so it also works in `GridSearchCV`, "
                "`cross_val_score` and `clone`.")
     stem = f"features_{dataset_name}_{feature_set}"
-    left, right, _ = st.columns([1, 1, 2])
-    left.download_button("⬇️ Features (CSV)", lambda: features.features_frame(result).to_csv(index=False).encode(),
-                         file_name=f"{stem}.csv", mime="text/csv", key="features_csv", width="stretch",
-                         help=f"All {len(ds.y_train) + len(ds.y_test):,} images: split, label, whether the label "
-                              "was used, the test prediction and the feature values.")
-    right.download_button("⬇️ Accuracy table (CSV)", table.to_csv(index=False).encode(),
-                          file_name=f"features_{dataset_name}_{shown}_k{k}_accuracy.csv", mime="text/csv",
-                          key="features_table_csv", width="stretch",
-                          help="The numbers behind the chart: mean and std of test accuracy per feature set and "
-                               "label budget.")
-
+    downloads = st.container(horizontal=True)
+    downloads.download_button("⬇️ Features (CSV)", lambda: features.features_frame(result).to_csv(index=False).encode(),
+                              file_name=f"{stem}.csv", mime="text/csv", key="features_csv",
+                              help=f"All {len(ds.y_train) + len(ds.y_test):,} images: split, label, whether the "
+                                   "label was used, the test prediction and the feature values.")
+    downloads.download_button("⬇️ Accuracy table (CSV)", table.to_csv(index=False).encode(),
+                              file_name=f"features_{dataset_name}_{shown}_k{k}_accuracy.csv", mime="text/csv",
+                              key="features_table_csv",
+                              help="The numbers behind the chart: mean and std of test accuracy per feature set "
+                                   "and label budget.")
 
 explore()

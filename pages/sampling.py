@@ -19,6 +19,8 @@ dataset_name, ds = ui.page_header(
 N_SCORED, N_MAP_SAMPLES = cached.N_SCORED, cached.N_MAP_SAMPLES  # samples per scored sampler, per latent map
 TEMPERATURES = list(samplers.TEMPERATURES)
 COMPONENTS = [1, 2, 3, 5, 10, 20]
+CONTROL_WIDTH = 170  # px per slider: a row of three and the seed fits 1280 px and wraps beside an open sidebar
+SAMPLER_WIDTH = 150  # px per sampler's cell: five fit in a row at 1280 px with the sidebar open
 SCORED_KEY = "sampling_scored_temperature"  # the temperature the scores were computed at (scoring waits for a click)
 DESCRIPTIONS = {
     "AE + N(0, I)": "z from a standard normal: a blind guess at where the AE's codes are.",
@@ -59,6 +61,11 @@ def rerun_grids_and_note() -> None:
     st.rerun([GRIDS, SCORE_NOTE])
 
 
+def next_seed(seed_key: str) -> None:
+    """A callback runs before the fragment does, so the seed box and the grids of that run show the new seed."""
+    st.session_state[seed_key] = (st.session_state[seed_key] + 1) % 10_000
+
+
 def score_at(temperature: float) -> None:
     st.session_state[SCORED_KEY] = temperature
     rerun_both()  # the metrics under the grids show the new scores too
@@ -70,32 +77,40 @@ def score_at(temperature: float) -> None:
 @st.fragment(key=GRIDS)
 def sample_grids() -> None:
     st.subheader("1 · Five ways to draw a code")
-    k_col, gmm_col, t_col, seed_col, button_col = st.columns([3, 3, 3, 2, 3], vertical_alignment="bottom")
-    k = k_col.select_slider("Code size k", sizes,
-                            key=ui.url_key("sampling_k", "k", 16 if 16 in sizes else sizes[-1], sizes, int),
-                            help="The AE and the VAE with this many numbers in the code.", on_change=rerun_both)
-    components = gmm_col.select_slider(
+    # A wrapping row, not columns: on a laptop with the sidebar open the five controls take two rows instead of
+    # cutting their labels short.
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    k = controls.select_slider("Code size k", sizes, width=CONTROL_WIDTH,
+                               key=ui.url_key("sampling_k", "k", 16 if 16 in sizes else sizes[-1], sizes, int),
+                               help="The AE and the VAE with this many numbers in the code.", on_change=rerun_both)
+    components = controls.select_slider(
         "Mixture components", COMPONENTS, key=ui.url_key("sampling_components", "gmm", 10, COMPONENTS, int),
+        width=CONTROL_WIDTH,
         help="How many Gaussians each mixture fits to the AE's or the VAE's codes; about one per digit class suits "
              "these data. "
              "With 1 it is the single fitted Gaussian again.", on_change=rerun_both)
-    temperature = t_col.select_slider(
+    temperature = controls.select_slider(
         "Temperature", TEMPERATURES, key=ui.url_key("sampling_temperature", "t", 1.0, TEMPERATURES, float),
+        width=CONTROL_WIDTH,
         help="Scales each sampler's spread around its centre(s), using the same random draws: 1 is the "
              "distribution as fitted or trained, lower stays near typical codes (cleaner, less varied), higher "
              "wanders off (more varied, more broken).", on_change=rerun_grids_and_note)
     seed_key = ui.url_key("sampling_seed", "seed", 0, range(10_000), int)
-    if button_col.button("🎲 New samples", key="sampling_reseed", width="stretch"):
-        st.session_state[seed_key] = (st.session_state[seed_key] + 1) % 10_000
-    seed = int(seed_col.number_input("Seed", 0, 9_999, step=1, key=seed_key,
+    seed_box = controls.container(horizontal=True, vertical_alignment="bottom", width="content", gap="xsmall")
+    seed = int(seed_box.number_input("Seed", 0, 9_999, step=1, key=seed_key, width=110,
                                      help="The same seed gives the same samples; share the link to show them."))
+    seed_box.button("🎲 New samples", key="sampling_reseed", on_click=next_seed, args=(seed_key,))
 
     scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
     reports = cached.scores(dataset_name, k, components, scored_t)
     blind = reports.get(samplers.SETUPS[0].label)
-    for column, setup in zip(st.columns(len(samplers.SETUPS), gap="small"), samplers.SETUPS):
-        with column:
-            st.markdown(f"**{setup.label}**")
+    # Fixed-width cells in a wrapping row: five across at 1280 px, three and two beside an open sidebar, two on a
+    # phone, and never narrower than their metric.
+    row = st.container(horizontal=True, gap="small")
+    for setup in samplers.SETUPS:
+        with row.container(width=SAMPLER_WIDTH):
+            family, sampler = setup.label.split(" + ", 1)
+            st.markdown(f"**{family} +**  \n**{sampler}**")  # two lines for every name, so the grids line up
             png = cached.grid_png(dataset_name, setup.label, k, components, seed, temperature)
             st.image(png, width="stretch", output_format="PNG")
             st.caption(DESCRIPTIONS[setup.label].format(
@@ -103,7 +118,7 @@ def sample_grids() -> None:
             report = reports.get(setup.label)
             if report is not None:
                 closer = "the baseline" if setup is samplers.SETUPS[0] else \
-                    f"{blind.frechet / report.frechet:.1f}x closer"  # short: five columns leave little room
+                    f"{blind.frechet / report.frechet:.1f}x closer"  # short: the cell leaves little room
                 st.metric(f"FID-like at t = {scored_t}", f"{report.frechet:.1f}", closer, delta_color="off",
                           delta_arrow="off", help="Lower is better: how far the samples' features are from real "
                           "test images' (details in section 2). 'x closer' compares with AE + N(0, I).")
@@ -155,8 +170,10 @@ def sample_scores() -> None:
                                 "class balance ↑": st.column_config.ProgressColumn(format="%.2f", min_value=0,
                                                                                    max_value=1, width="small")})
     specs = spread_specs(dataset_name, k, components, scored_t)
-    for column, spec in zip(st.columns(len(specs), gap="small"), specs):  # side by side; stacked on a phone
-        column.vega_lite_chart(spec, width="stretch")
+    st.markdown("**Share of samples per predicted class**")
+    charts = st.container(horizontal=True, gap="small")  # a row at 1280 px; more rows when the page is narrower
+    for spec in specs:
+        charts.vega_lite_chart(spec, width=SAMPLER_WIDTH)
     st.caption("**FID-like** is the Fréchet distance on the 64 features of that small classifier, not the "
                "Inception network of published FIDs, and uses 1,000 samples, so only compare numbers within this "
                "app. *Real train images* is what a perfect sampler would score; the *reconstructions* row is the "
@@ -200,9 +217,10 @@ def holes() -> None:
                                    key="sampling_map_kind", default="standard")
     dims = dims or map_sizes[0]
     kind = kind or "standard"
-    st.caption(f"Coloured dots: the test images' codes, by class. Black: {N_MAP_SAMPLES} sampled codes that land "
-               "among them. Red crosses: samples that land in a **hole**, farther from every real code than 95% "
-               "of real codes are from their nearest neighbour. Temperature 1, seed 0.")
+    st.caption(f"Coloured dots: the test images' codes, by class. On top, {N_MAP_SAMPLES} sampled codes: black dots "
+               "with a white rim where they land among the test codes, red crosses where they land in a **hole**, "
+               "farther from every real code than 95% of real codes are from their nearest neighbour. Temperature 1, "
+               "seed 0.")
     columns = st.columns(2, gap="large")
     for column, family in zip(columns, ("ae", "vae")):
         model_name = f"{family}-{dims}"
@@ -215,11 +233,13 @@ def holes() -> None:
             sampler_name = "N(0, I)" if used == "standard" else "its fitted mixture"
             st.markdown(f"**{family.upper()} ({model_name}), z drawn from {sampler_name}**")
             st.plotly_chart(figure, width="stretch", key=f"sampling_map_{family}")
-            a, b = st.columns(2)
-            a.metric("Samples in holes", f"{view.hole_fraction:.0%}", help="Share of sampled codes far from every "
-                     "real code: they decode to images the model never learned to draw.")
-            b.metric("Data covered", f"{view.coverage:.0%}", help="Share of real codes with a sample nearby: low "
-                     "when the sampler only reaches part of where the data lives.")
+            numbers = st.container(horizontal=True)  # side by side, or one under the other where they would clip
+            numbers.metric("Samples in holes", f"{view.hole_fraction:.0%}",
+                           help="Share of sampled codes far from every real code: they decode to images the model "
+                                "never learned to draw.")
+            numbers.metric("Data covered", f"{view.coverage:.0%}",
+                           help="Share of real codes with a sample nearby: low when the sampler only reaches part of "
+                                "where the data lives.")
             if dims == 2:
                 png, spacing = cached.manifold_png(dataset_name, model_name)
                 st.image(png, width="stretch", output_format="PNG")
@@ -258,21 +278,22 @@ def endpoint(column, name: str, default_index: int):
 @st.fragment
 def interpolation() -> None:
     first, second = samplers.default_pair(ds.y_test)
-    col_a, col_b, col_opts = st.columns([4, 4, 3], gap="medium")
+    col_a, col_b = st.columns(2, gap="medium")
     x_a = endpoint(col_a, "A", first)
     x_b = endpoint(col_b, "B", second)
-    with col_opts:
-        k = st.select_slider("Code size k", sizes, key=ui.url_key("sampling_path_k", "pathk",
-                                                                  16 if 16 in sizes else sizes[-1], sizes, int),
-                             help="The AE and the VAE whose codes the path walks through.")
-        method = st.segmented_control("Path", list(samplers.INTERPOLATION_METHODS),
-                                      format_func={"linear": "Straight line", "slerp": "Arc (slerp)"}.get,
-                                      key=ui.url_key("sampling_method", "path", "linear",
-                                                     list(samplers.INTERPOLATION_METHODS)),
-                                      help="Straight line: equal steps from z_A to z_B. Arc: spherical "
-                                           "interpolation, which keeps the length of z typical, as a VAE's "
-                                           "N(0, I) prior expects, instead of cutting through the middle.")
-        steps = st.select_slider("Steps", list(range(5, 13)), key="sampling_steps", value=9)
+    # The path's settings get a wrapping row of their own: in a third column they were cut short beside the sidebar.
+    options = st.container(horizontal=True, vertical_alignment="bottom")
+    k = options.select_slider("Code size k", sizes, width=CONTROL_WIDTH,
+                              key=ui.url_key("sampling_path_k", "pathk", 16 if 16 in sizes else sizes[-1], sizes, int),
+                              help="The AE and the VAE whose codes the path walks through.")
+    method = options.segmented_control("Path", list(samplers.INTERPOLATION_METHODS),
+                                       format_func={"linear": "Straight line", "slerp": "Arc (slerp)"}.get,
+                                       key=ui.url_key("sampling_method", "path", "linear",
+                                                      list(samplers.INTERPOLATION_METHODS)),
+                                       help="Straight line: equal steps from z_A to z_B. Arc: spherical "
+                                            "interpolation, which keeps the length of z typical, as a VAE's "
+                                            "N(0, I) prior expects, instead of cutting through the middle.")
+    steps = options.select_slider("Steps", list(range(5, 13)), key="sampling_steps", value=9, width=CONTROL_WIDTH)
     if x_a is None or x_b is None:
         st.info("Draw or upload both images (or pick test images) to see the paths.")
         return

@@ -84,13 +84,16 @@ def image_input(key: str, image_shape: tuple[int, int, int], label: str = "Your 
             from streamlit_drawable_canvas import st_canvas
 
             st.caption("Draw one digit, large and centred.")
+            # The canvas's toolbar (undo, reset) appears on hover about 2.6rem above the canvas: this space keeps
+            # it off the caption.
+            st.space("small")
             # The component's own toolbar (undo, reset) shows only on hover; a plain button under the canvas is a
             # visible way to start again. A new key gives a blank canvas.
             clears = st.session_state.setdefault(f"{key}_clears", 0)
             canvas = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#FFFFFF", background_color="#000000",
                                height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
                                return_image_data=True, key=f"{key}_canvas_{clears}")
-            st.button("🧽 Clear the drawing", key=f"{key}_clear", on_click=_clear_canvas, args=(key,))
+            st.button("🧽 Clear the drawing", key=f"{key}_clear", on_click=_clear_canvas, args=(key,), wrap=True)
             pixels = canvas.image_data if canvas is not None else None
             if pixels is None or float(np.asarray(pixels)[..., :3].max(initial=0)) == 0:
                 st.caption("The canvas is empty: draw a digit to see what the model makes of it.")

@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 def sweep_chart(curve: Sweep, level: float, noise_label: str, height: int = 300) -> alt.LayerChart:
     """A line per method; a dashed rule at the chosen level and a band over the levels the DAE saw in training."""
     frame = pd.DataFrame(curve.records())
-    methods = list(curve.labels.values())
+    # The legend names each method without its settings ("AE", not "AE (ae-32, no noise in training)"): the full
+    # names ran past a half-page chart beside an open sidebar. The tooltip and the table above keep them.
+    frame["name"] = frame["method"].str.split(" (", regex=False).str[0]
+    names = list(dict.fromkeys(label.split(" (")[0] for label in curve.labels.values()))
     lines = alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("level:Q", title=f"{noise_label} noise level"),
         y=alt.Y("PSNR (dB):Q", scale=alt.Scale(zero=False)),
-        # One column with no label limit: in two columns the long names ("AE (ae-32, no noise in training)") would
-        # be cut off on a laptop and run past the chart on a phone.
-        color=alt.Color("method:N", scale=plots.method_scale(methods),
+        color=alt.Color("name:N", scale=plots.method_scale(names), title="method",
                         legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0)),
         tooltip=["method", alt.Tooltip("level:Q", format=".2f"), alt.Tooltip("PSNR (dB):Q", format=".1f")])
     # Mid grey: a near-black rule vanished on the dark theme's background.
@@ -34,11 +35,17 @@ def sweep_chart(curve: Sweep, level: float, noise_label: str, height: int = 300)
         layers.insert(0, alt.Chart(trained).mark_rect(opacity=0.12, color=plots.method_color("DAE"))
                       .encode(x="start:Q", x2="end:Q"))
     # Streamlit fits the whole chart, legend included, into the height: add a legend line per method on top.
-    return alt.layer(*layers).properties(height=height + 30 * len(methods))
+    return alt.layer(*layers).properties(height=height + 30 * len(names))
 
 
 # The side-by-side grid is one picture with headings drawn in (plots.grid_png), not st.columns: Streamlit stacks
 # columns below 640 px, which turned the grid into 56 digits one under another with the names detached from them.
+# Column headings drawn into the grid: a word or two each, large enough to read on a phone; the table and the
+# chart's tooltips give the full names with their settings.
+HEADINGS = {"Noisy input": "Noisy", "Median filter 3x3": "Median", "Gaussian blur": "Blur", "PCA projection": "PCA"}
+
+
 def short_name(label: str) -> str:
-    """A method's name as a column heading: the label up to its first " (" (the settings stay in the legend)."""
-    return label.split(" (")[0]
+    """A method's name as a column heading: the label up to its first " (", shortened further where it is long."""
+    name = label.split(" (")[0]
+    return HEADINGS.get(name, name)

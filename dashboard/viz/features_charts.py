@@ -13,7 +13,7 @@ from dashboard.viz import plots
 def accuracy_chart(table: pd.DataFrame, title: str = "", marked: tuple[int, float] | None = None) -> alt.Chart:
     """Mean test accuracy against labelled images (log axis), a line per feature set, error bars of one std.
 
-    marked: (number of labels, accuracy) of the user's own setting, drawn as a black ring.
+    marked: (number of labels, accuracy) of the user's own setting, drawn as a ring in plots.MARK_COLOR.
     """
     order = list(dict.fromkeys(table["features"]))
     colour = alt.Scale(domain=order, range=[plots.method_color(name) for name in order])
@@ -35,7 +35,7 @@ def accuracy_chart(table: pd.DataFrame, title: str = "", marked: tuple[int, floa
     if marked is not None:
         point = pd.DataFrame({"n_labels": [marked[0]], "accuracy": [marked[1]], "what": ["your setting"]})
         layers.append(alt.Chart(point).mark_point(size=220, shape="circle", filled=False, strokeWidth=2.5,
-                                                  color=plots.HIGHLIGHT_COLOR).encode(
+                                                  color=plots.MARK_COLOR).encode(
             x=alt.X("n_labels:Q", scale=x_scale), y=alt.Y("accuracy:Q", scale=y_scale),
             tooltip=["what", alt.Tooltip("accuracy:Q", format=".3f")]))
     return alt.layer(*layers, title=title).properties(height=330)  # all of it: title, axes and plot
@@ -85,7 +85,8 @@ def confusion_chart(confusion: np.ndarray, classes: list[str]) -> alt.Chart:
     text = base.mark_text(fontSize=11).encode(
         text=alt.condition("datum.count > 0", "count:Q", alt.value("")),
         color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#333333")))
-    return (cells + text).properties(height=300, title="confusion matrix (test split)")
+    # Two short lines: one long title was cut to "confusion matrix (te…" in a narrow column.
+    return (cells + text).properties(height=300, title=alt.TitleParams(["confusion matrix", "(test split)"]))
 
 
 def probability_chart(probabilities: np.ndarray, classes: list[str]) -> alt.Chart:
@@ -106,7 +107,7 @@ def misclassified_map(points: np.ndarray, labels: np.ndarray, classes: list[str]
     figure = plots.latent_scatter_3d(points, labels, classes, hover={"predicted": predictions},
                                      highlight=points[wrong], highlight_name="misclassified", height=height)
     # Small crosses rather than the default large diamonds: there can be a hundred mistakes or more.
-    figure.update_traces(marker={"size": 2, "symbol": "x", "line": {"width": 0}}, selector={"name": "misclassified"})
+    figure.update_traces(marker={"size": 2, "symbol": "x"}, selector={"name": "misclassified"})
     return figure
 
 

@@ -130,7 +130,7 @@ def with_marker(base: go.Figure, z: np.ndarray, name: str = "current z") -> dict
     spec["data"] = [*spec["data"], {
         "type": "scatter3d", "x": [float(z[0])], "y": [float(z[1])], "z": [float(z[2])], "name": name,
         "mode": "markers", "hovertemplate": f"{name}<extra></extra>",
-        "marker": {"size": 11, "color": plots.HIGHLIGHT_COLOR, "symbol": "diamond",
+        "marker": {"size": 11, "color": plots.MARK_COLOR, "symbol": "diamond",
                    "line": {"width": 3, "color": "white"}}}]
     return spec
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -14,6 +13,13 @@ from PIL import Image
 from plotly.colors import sample_colorscale
 
 from dashboard.core import images
+from dashboard.viz.hourglass_figures import (  # noqa: F401 - the pages reach every figure through plots
+    hourglass_2d,
+    hourglass_3d,
+    hourglass_layers,
+    hourglass_shape,
+    refresh_hourglass_2d,
+)
 
 # One colour per method everywhere in the app, so "VAE" is the same orange on every page.
 METHOD_COLORS = {
@@ -30,11 +36,18 @@ METHOD_COLORS = {
 }
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-HIGHLIGHT_COLOR = "#111111"
-HEADING_PX = 22  # height of the heading band above a labelled image grid
+# Marks that must stand out on the light and the dark theme alike (your image, your setting, the mistakes): a
+# magenta that no class colour is close to, with at least 3:1 contrast on both backgrounds. Captions call it magenta.
+MARK_COLOR = "#E000B0"
+HEADING_PX = 22  # largest font size of the headings above a labelled image grid
+HEADING_BAND, HEADING_INK = 30, 235  # grey levels of that heading band and its text
 HEATMAP_SCALE = "Inferno"
 _HEATMAP_LUT = np.array([[int(c) for c in rgb[4:-1].split(",")]
                          for rgb in sample_colorscale(HEATMAP_SCALE, list(np.linspace(0, 1, 256)))], dtype=np.uint8)
+
+
+def class_color(index: int) -> str:
+    return CLASS_COLORS[int(index) % len(CLASS_COLORS)]
 
 
 def method_color(method: str) -> str:
@@ -85,7 +98,9 @@ def grid_png(rows: Sequence[Sequence[torch.Tensor]], scale: int = 3, gap: int = 
     """A grid of grey images (rows of (H, W) tensors in [0, 1]) as one PNG, optionally with a heading per column.
 
     Headings are drawn into the picture, so the grid shrinks as one piece on a phone instead of stacking its
-    columns, and no raw HTML is needed to keep names above their images.
+    columns, and no raw HTML is needed to keep names above their images. They are large (a quarter of a tile's
+    width), since a phone shows the picture at about half size, and light on a dark band like the digits
+    themselves, so the band reads on the light and the dark theme alike.
     """
     tiles = [[to_pixels(image, scale) for image in row] for row in rows]
     canvas = tile_grid(tiles, gap)
@@ -95,16 +110,18 @@ def grid_png(rows: Sequence[Sequence[torch.Tensor]], scale: int = 3, gap: int = 
 
     tile_w = max(tile.shape[1] for row in tiles for tile in row)
     n_cols = max(len(row) for row in tiles)
-    head_h = 2 * HEADING_PX + 2 * gap  # room for headings of up to two lines
-    picture = Image.fromarray(np.vstack([np.full((head_h, canvas.shape[1]), 255, np.uint8), canvas]))
+    size = max(10, min(HEADING_PX, tile_w // 4))
+    line_h = size + 4
+    font = ImageFont.load_default(size=size)
+    wrapped = [_wrap(label, font, tile_w - 4) for label in column_labels[:n_cols]]  # one or two lines each
+    head_h = max(len(lines) for lines in wrapped) * line_h + 2 * gap + 4
+    picture = Image.fromarray(np.vstack([np.full((head_h, canvas.shape[1]), HEADING_BAND, np.uint8), canvas]))
     draw = ImageDraw.Draw(picture)
-    font = ImageFont.load_default(size=max(10, min(HEADING_PX - 4, tile_w // 6)))
-    for c, label in enumerate(column_labels[:n_cols]):
-        lines = _wrap(label, font, tile_w - 4)
+    for c, lines in enumerate(wrapped):
         centre = gap + c * (tile_w + gap) + tile_w / 2
         for n, line in enumerate(lines):
-            middle = head_h / 2 + (n - (len(lines) - 1) / 2) * HEADING_PX
-            draw.text((centre, middle), line, fill=40, font=font, anchor="mm")
+            middle = head_h / 2 + (n - (len(lines) - 1) / 2) * line_h
+            draw.text((centre, middle), line, fill=HEADING_INK, font=font, anchor="mm")
     return images.encode_png(np.asarray(picture))
 
 
@@ -141,32 +158,42 @@ def project_3d(codes: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
 def latent_scatter_3d(points: np.ndarray, labels: np.ndarray, classes: list[str], title: str = "",
                       hover: dict[str, np.ndarray] | None = None, highlight: np.ndarray | None = None,
                       highlight_name: str = "your image", marker_size: int = 3, height: int = 520) -> go.Figure:
-    """3D scatter of latent points coloured by class; `highlight` (M, 3) points are drawn large on top."""
+    """3D scatter of latent points coloured by class; `highlight` (M, 3) points are drawn large on top, in MARK_COLOR.
+
+    Traces: one per class present, then (with a highlight) one legend swatch per class, then the highlight last.
+    """
     points = np.asarray(points)
     labels = np.asarray(labels)
+    marked = highlight is not None and len(highlight) > 0
     fig = go.Figure()
-    for cls_index, cls_name in enumerate(classes):
+    present = [(index, name) for index, name in enumerate(classes) if (labels == index).any()]
+    for cls_index, cls_name in present:
         chosen = labels == cls_index
-        if not chosen.any():
-            continue
         extra = {name: np.asarray(values)[chosen] for name, values in (hover or {}).items()}
         custom = np.column_stack(list(extra.values())) if extra else None
         template = f"class {cls_name}<br>" + "".join(
             f"{name}: %{{customdata[{i}]:.4g}}<br>" for i, name in enumerate(extra)) + "<extra></extra>"
         fig.add_trace(go.Scatter3d(
             x=points[chosen, 0], y=points[chosen, 1], z=points[chosen, 2], mode="markers", name=cls_name,
-            marker={"size": marker_size, "color": CLASS_COLORS[cls_index % len(CLASS_COLORS)],
+            legendgroup=cls_name, showlegend=not marked,
+            marker={"size": marker_size, "color": class_color(cls_index),
                     # WebGL draws by depth, so a highlighted point inside a cluster would be hidden: thin the cloud
-                    "opacity": 0.35 if highlight is not None and len(highlight) else 0.75},
+                    "opacity": 0.35 if marked else 0.75},
             customdata=custom, hovertemplate=template))
-    if highlight is not None and len(highlight):
+    if marked:
+        # A legend swatch takes its trace's opacity, and a thinned red, brown or grey all but vanished on the dark
+        # theme: the legend shows opaque stand-ins instead, which still hide and show their class on a click.
+        for cls_index, cls_name in present:
+            swatch = {"size": marker_size, "color": class_color(cls_index)}
+            fig.add_trace(go.Scatter3d(x=[None], y=[None], z=[None], mode="markers", name=cls_name, hoverinfo="skip",
+                                       legendgroup=cls_name, marker=swatch))
         highlight = np.atleast_2d(highlight)
         fig.add_trace(go.Scatter3d(
             x=highlight[:, 0], y=highlight[:, 1], z=highlight[:, 2], name=highlight_name,
             # One point gets a name tag; many would bury the plot in repeated words (WebGL text is slow to draw too).
             mode="markers+text" if len(highlight) == 1 else "markers",
             text=[highlight_name] * len(highlight), textposition="top center",
-            marker={"size": 13, "color": HIGHLIGHT_COLOR, "symbol": "diamond", "line": {"width": 3, "color": "white"}},
+            marker={"size": 13, "color": MARK_COLOR, "symbol": "diamond"},
             hovertemplate=f"{highlight_name}<extra></extra>"))
     return style_3d(fig, title, height)
 
@@ -221,173 +248,6 @@ def loss_curve(history: list[float], title: str = "training loss per epoch") -> 
     ).properties(height=200)
 
 
-# Planes are drawn shallower than wide, so that seen from slightly above they do not hide one another.
-DEPTH = 0.55
-
-
-def _layer_label(name: str, activation: torch.Tensor) -> str:
-    """A layer's name with its shape, e.g. "input x · 28×28 = 784", "code z · 16", "conv 32×14×14 = 6,272"."""
-    shape = tuple(activation.shape[1:])
-    units = int(np.prod(shape))
-    if name in ("input", "output"):
-        words = "input x" if name == "input" else "output x̂"
-        return f"{words} · {shape[-2]}×{shape[-1]} = {units:,}"
-    if name.startswith("code"):
-        return f"code z · {units}"
-    kind = name.split(" ")[0]
-    return f"{kind} {'×'.join(map(str, shape))} = {units:,}" if len(shape) > 1 else f"{kind} · {units:,}"
-
-
-@dataclass(frozen=True)
-class HourglassLayer:
-    """One plane of the hourglass picture: where it sits, how wide it is, and what it shows."""
-
-    label: str
-    level: float  # height in the stack: the input on top
-    half_width: float  # follows the layer's unit count on a log scale
-    is_code: bool
-    values: np.ndarray  # the code's signed numbers, or the plane's cells scaled to [0, 1] (top row first)
-    image_plane: bool  # the input or the output: drawn in greys, as the image itself
-
-
-def hourglass_layers(stages: list[tuple[str, torch.Tensor]], max_side: int = 28) -> list[HourglassLayer]:
-    """The planes both hourglass pictures draw: large layers pooled to at most max_side × max_side cells."""
-    sizes = [int(activation[0].numel()) for _, activation in stages]
-    low, high = np.log(min(sizes)), np.log(max(sizes))
-    n = len(stages)
-    bottleneck = sizes.index(min(sizes))
-    layers = []
-    for index, (name, activation) in enumerate(stages):
-        label = _layer_label(name, activation)
-        label = f"<b>{label}</b>" if index in (0, n - 1) else label
-        if index == bottleneck:
-            label = f"<b>{_layer_label(name, activation)}  ← the bottleneck</b>"
-        half_width = 0.12 + 0.88 * (np.log(sizes[index]) - low) / max(high - low, 1e-9)
-        values = activation[0].detach().float()
-        if index == bottleneck:
-            layers.append(HourglassLayer(label, float(n - 1 - index), half_width, True, values.flatten().numpy(),
-                                         False))
-            continue
-        if values.dim() == 3:  # (C, H, W): average the channels into one map of the layer's layout
-            grid = values.abs().mean(dim=0) if name not in ("input", "output") else values[0]
-        else:
-            side = int(np.ceil(np.sqrt(values.numel())))
-            grid = torch.zeros(side * side)
-            grid[: values.numel()] = values.abs().flatten()
-            grid = grid.view(side, side)
-        if max(grid.shape) > max_side:
-            grid = torch.nn.functional.adaptive_avg_pool2d(grid[None, None], max_side)[0, 0]
-        cells = grid.numpy()
-        spread = float(cells.max() - cells.min())
-        colour = (cells - cells.min()) / spread if spread > 0 else np.zeros_like(cells)
-        layers.append(HourglassLayer(label, float(n - 1 - index), half_width, False, colour,
-                                     name in ("input", "output")))
-    return layers
-
-
-def _code_marker(code: np.ndarray) -> dict:
-    bound = float(np.abs(code).max()) or 1.0
-    return {"size": 8, "color": code, "colorscale": "RdBu", "cmin": -bound, "cmax": bound,
-            "line": {"width": 1, "color": "#222"}}
-
-
-def _code_xs(code: np.ndarray) -> np.ndarray:
-    spread = min(0.03 * len(code), 0.5)  # enough room for every dot, still the narrowest layer
-    return np.linspace(-spread, spread, len(code)) if len(code) > 1 else np.zeros(1)
-
-
-def hourglass_2d(stages: list[tuple[str, torch.Tensor]], max_side: int = 28, height: int = 520) -> go.Figure:
-    """The hourglass seen from the front, flat: the same planes as hourglass_3d, drawn in a fraction of the time.
-
-    Browsers draw 3D figures with WebGL, which is slow for a dozen surfaces on a laptop without a GPU (and in
-    headless Chromium); this 2D version redraws fast enough to follow every click.
-    """
-    fig = go.Figure()
-    layers = hourglass_layers(stages, max_side)
-    for layer in layers:
-        if layer.is_code:
-            code = layer.values
-            fig.add_trace(go.Scatter(x=_code_xs(code), y=np.full(len(code), layer.level), mode="markers",
-                                     marker=_code_marker(code), customdata=code, showlegend=False,
-                                     hovertemplate="z%{pointNumber}: %{customdata:.3f}<extra></extra>"))
-        else:
-            rows, cols = layer.values.shape
-            fig.add_trace(go.Heatmap(
-                z=layer.values[::-1], x=np.linspace(-layer.half_width, layer.half_width, cols),
-                y=np.linspace(layer.level - 0.42, layer.level + 0.42, rows), zmin=0, zmax=1, showscale=False,
-                colorscale="Greys_r" if layer.image_plane else "Viridis", hoverinfo="skip"))
-        fig.add_annotation(x=1.1, y=layer.level, text=layer.label, showarrow=False, xanchor="left",
-                           font={"size": 12 if layer.is_code else 11})
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 10, "b": 0}, showlegend=False,
-                      xaxis={"visible": False, "range": [-1.05, 2.8], "fixedrange": True},
-                      yaxis={"visible": False, "range": [-0.6, len(layers) - 0.4], "fixedrange": True},
-                      plot_bgcolor="rgba(0,0,0,0)")
-    return fig
-
-
-def hourglass_shape(stages: list[tuple[str, torch.Tensor]]) -> tuple:
-    """What fixes the hourglass figure's layout: the layers' names and shapes (the same for every image)."""
-    return tuple((name, tuple(activation.shape[1:])) for name, activation in stages)
-
-
-def refresh_hourglass_2d(fig: go.Figure, stages: list[tuple[str, torch.Tensor]], max_side: int = 28) -> go.Figure:
-    """Put another image's activations into a hourglass_2d figure of the same network, in place.
-
-    Only the colours change between images, so refilling them is cheaper than rebuilding the traces and labels.
-    """
-    with fig.batch_update():
-        for trace, layer in zip(fig.data, hourglass_layers(stages, max_side), strict=True):
-            if layer.is_code:
-                trace.update(marker=_code_marker(layer.values), customdata=layer.values)
-            else:
-                trace.z = layer.values[::-1]
-    return fig
-
-
-def hourglass_3d(stages: list[tuple[str, torch.Tensor]], max_side: int = 28, height: int = 520) -> go.Figure:
-    """The network as stacked planes, input on top and reconstruction at the bottom, each as wide as its layer.
-
-    Plane width follows the number of units on a log scale, so the eye reads the squeeze at once: 784 pixels
-    narrow to a k-number code and widen again. The input and output planes show the image itself; hidden layers
-    show this image's activations (large layers pooled to at most max_side × max_side cells); the code is a row
-    of large dots in a diverging colour, since its values are signed.
-    """
-    fig = go.Figure()
-    layers = hourglass_layers(stages, max_side)
-    for layer in layers:
-        if layer.is_code:
-            code = layer.values
-            xs = _code_xs(code)
-            fig.add_trace(go.Scatter3d(
-                x=xs, y=np.zeros_like(xs), z=np.full(len(code), layer.level), mode="markers", name=layer.label,
-                marker=_code_marker(code), customdata=code,
-                hovertemplate="z%{pointNumber}: %{customdata:.3f}<extra></extra>", showlegend=False))
-        else:
-            rows, cols = layer.values.shape
-            xs = np.linspace(-layer.half_width, layer.half_width, cols)
-            ys = np.linspace(-DEPTH * layer.half_width, DEPTH * layer.half_width, rows)
-            fig.add_trace(go.Surface(
-                x=xs, y=ys, z=np.full((rows, cols), layer.level), surfacecolor=layer.values[::-1],
-                colorscale="Greys_r" if layer.image_plane else "Viridis", cmin=0, cmax=1, showscale=False,
-                hovertemplate=f"{layer.label}<extra></extra>", name=layer.label,
-                lighting={"ambient": 1.0, "diffuse": 0.0}))
-        fig.add_trace(go.Scatter3d(x=[1.12], y=[0.0], z=[layer.level], mode="text", text=[layer.label],
-                                   textposition="middle right", showlegend=False, hoverinfo="skip",
-                                   textfont={"size": 12 if layer.is_code else 11}))
-    n = len(layers)
-    fig.update_layout(
-        # The top margin is the toolbar's strip, so it never covers the input plane's label.
-        height=height, margin={"l": 0, "r": 0, "t": 34, "b": 0}, showlegend=False,
-        scene={"xaxis": {"visible": False, "range": [-1.05, 2.5]}, "yaxis": {"visible": False, "range": [-1, 1]},
-               "zaxis": {"visible": False, "range": [-0.6, n - 0.4]}, "aspectmode": "manual",
-               "aspectratio": {"x": 1.8, "y": 1.0, "z": 2.2}},
-        # A low frontal view without perspective: every plane keeps its true width, so the stack reads as an
-        # hourglass at first sight, and the labels on the right stay level with their planes.
-        scene_camera={"eye": {"x": 0.0, "y": -2.0, "z": 0.45}, "center": {"x": 0, "y": 0, "z": 0},
-                      "up": {"x": 0, "y": 0, "z": 1}, "projection": {"type": "orthographic"}})
-    return fig
-
-
 def _pair_segments(clean: np.ndarray, noisy: np.ndarray) -> tuple[list, list, list]:
     """x, y, z of one line per pair, separated by None: one trace of segments is far lighter than N traces."""
     xs, ys, zs = [], [], []
@@ -399,7 +259,7 @@ def _pair_segments(clean: np.ndarray, noisy: np.ndarray) -> tuple[list, list, li
 
 
 def _class_colours_and_text(labels: np.ndarray, classes: list[str]) -> tuple[list[str], list[str]]:
-    return ([CLASS_COLORS[int(label) % len(CLASS_COLORS)] for label in labels],
+    return ([class_color(label) for label in labels],
             [f"class {classes[int(label)]}" for label in labels])
 
 

@@ -19,6 +19,7 @@ SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "A
                 "VAE + Gaussian mixture": "#B35806"}
 SAMPLE_NEAR_COLOR = "#111111"
 SAMPLE_HOLE_COLOR = "#E45756"
+SAMPLE_LEGEND_PX = 42  # room kept under the class legend for the samples' legend, two lines in a narrow column
 TOOLBAR_STRIP = 34  # px of top margin where plotly's toolbar sits, clear of the data and the legend
 
 
@@ -28,7 +29,8 @@ def sample_grid_png(images: torch.Tensor, n_cols: int, scale: int, gap: int = 2)
 
 
 def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: int = 420) -> go.Figure:
-    """Test codes coloured by class with the samples on top: black where data lives, red crosses in holes.
+    """Test codes coloured by class with the samples on top: black dots with a white rim where data lives, red
+    crosses in holes.
 
     Two-dimensional spaces are drawn flat (with equal axis scales, so distances look right); three-dimensional
     ones as a rotatable 3D scatter.
@@ -61,12 +63,19 @@ def holes_figure(view: LatentMap, classes: list[str], title: str = "", height: i
                                          "opacity": 0.55},
                                  hovertemplate=f"class {name}<extra></extra>"))
     for name, points, color, symbol in sample_groups:
-        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=name,
-                                 marker={"size": 5 if symbol == "x" else 3, "color": color, "symbol": symbol},
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=name, legend="legend2",
+                                 # The white rim keeps black dots visible on the dark theme's plot area.
+                                 marker={"size": 6 if symbol == "x" else 5, "color": color, "symbol": symbol,
+                                         "line": {"color": "#FFFFFF", "width": 0.75 if symbol == "circle" else 0}},
                                  hovertemplate=f"{name}<extra></extra>"))
+    # Both legends sit at the bottom of the whole figure (container coordinates), so the plot area shrinks to make
+    # room and the z1 axis title never runs into them: the two kinds of sample on the last line (or two, in a narrow
+    # column), the classes in rows of five above them.
+    bottom = {"yref": "container", "yanchor": "bottom", "orientation": "h", "x": 0.0, "xanchor": "left",
+              "itemsizing": "constant", "itemwidth": 30, "title": {"text": ""}}
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": TOOLBAR_STRIP + (30 if title else 0), "b": 0},
                       title={"text": title, "x": 0.0, "font": {"size": 14}} if title else None,
-                      legend={"itemsizing": "constant", "orientation": "h", "y": -0.18, "x": 0.0},
-                      xaxis={"title": "z1", "zeroline": True}, yaxis={"title": "z2", "scaleanchor": "x"},
-                      plot_bgcolor="white")
+                      legend={**bottom, "y": SAMPLE_LEGEND_PX / height, "entrywidth": 12},
+                      legend2={**bottom, "y": 0.0},
+                      xaxis={"title": "z1", "zeroline": True}, yaxis={"title": "z2", "scaleanchor": "x"})
     return fig

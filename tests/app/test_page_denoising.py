@@ -78,7 +78,8 @@ def test_a_level_belongs_to_its_noise_type_and_never_leaks_into_another():
         assert query_value(app, "noise") == noise and query_value(app, "level") == str(default)
         assert metric(app, "Best method here") == "DAE"  # a real corruption, which the DAE cleans best
     app.button_group(key="denoising_noise").set_value("gaussian").run()
-    assert app.slider(key="denoising_level_gaussian").value in (0.02, 0.5)  # its own last value or its default
+    assert app.slider(key="denoising_level_gaussian").value == 0.02  # its own last value, kept for the session
+    assert query_value(app, "level") == "0.02"
 
     # A level in a link belongs to the noise type in the same link.
     linked = open_page("denoising", query={"noise": "mask", "level": "0.3"})
@@ -87,6 +88,19 @@ def test_a_level_belongs_to_its_noise_type_and_never_leaks_into_another():
     assert_no_exception(linked)
     assert linked.slider(key="denoising_level_gaussian").value == 0.5
     assert query_value(linked, "level") == "0.5"
+
+
+def test_a_level_stays_with_its_noise_type_for_the_session():
+    """Set Gaussian to 0.6, look at another type and change its level, come back: Gaussian reads 0.6 again."""
+    app = open_page("denoising")
+    app.slider(key="denoising_level_gaussian").set_value(0.6).run()
+    app.button_group(key="denoising_noise").set_value("mask").run()
+    app.slider(key="denoising_level_mask").set_value(0.3).run()
+    app.button_group(key="denoising_noise").set_value("gaussian").run()
+    assert_no_exception(app)
+    assert app.slider(key="denoising_level_gaussian").value == 0.6
+    app.button_group(key="denoising_noise").set_value("mask").run()
+    assert app.slider(key="denoising_level_mask").value == 0.3
 
 
 def test_a_caption_right_above_the_grid_says_what_the_plain_ae_column_is():

@@ -20,8 +20,9 @@ def test_sampler_grids_temperature_and_scores():
     app = open_page("sampling")
     assert_no_exception(app)
     shown = texts(app)
-    for label in SAMPLERS:
-        assert f"**{label}**" in shown
+    for label in SAMPLERS:  # each name on two lines, so that the five grids line up
+        family, sampler = label.split(" + ")
+        assert f"**{family} +**  \n**{sampler}**" in shown
     assert len([image for image in app.get("image")]) >= 5 + 2  # five sample grids, two decoded latent grids
     scores = fid_metrics(app)
     assert len(scores) == 5
