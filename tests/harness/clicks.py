@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from dashboard.core import pagemap
 from tests.harness import server
 
 # Counts the runs that finished (the app's script state going back to notRunning), so a click's own run is seen
@@ -268,9 +269,20 @@ def _open(page, base: str, address: str, by_menu: bool, timeout_ms: float = 240_
     page.evaluate(PAINTED)
 
 
+def pages_in_menu_order(controls: list[Control]) -> list[str]:
+    """The addresses to visit: every registered page, in menu order; a page without a control is an error."""
+    addresses = [spec.address for spec in pagemap.PAGES]
+    missing = [spec.url_path for spec in pagemap.PAGES if spec.address not in {c.page for c in controls}]
+    unknown = sorted({c.page for c in controls} - set(addresses))
+    if missing or unknown:
+        raise ValueError(f"Click controls out of step with the page registry: no control for {missing}, "
+                         f"controls for unregistered pages {unknown}.")
+    return addresses
+
+
 def measure(repeats: int = 5, controls: list[Control] | None = None, timeout_ms: float = 120_000) -> dict:
-    """On one fresh server: each page's first visit (in menu order of CONTROLS, from the sidebar's menu after the
-    first), then each control's click times.
+    """On one fresh server: each registered page's first visit (in menu order, from the sidebar's menu after the
+    first), then each of its controls' click times.
 
     Returns {"first_visit_s": {page: s}, "clicks_s": {(page, control): [s, ...]}, "errors": {(page, control): msg},
     "first_visit_cost": {page: Cost}, "clicks_cost": {(page, control): [Cost, ...]},
@@ -286,7 +298,8 @@ def measure(repeats: int = 5, controls: list[Control] | None = None, timeout_ms:
                                           args=server.CHROMIUM_ARGS)
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
         traffic = Traffic(page)
-        for number, address in enumerate(dict.fromkeys(c.page for c in controls)):
+        for number, address in enumerate(pages_in_menu_order(controls) if controls is CONTROLS
+                                         else dict.fromkeys(c.page for c in controls)):
             mark, cpu_before = traffic.mark(), server.cpu_seconds(process)
             start = time.perf_counter()
             _open(page, base, address, by_menu=number > 0)
@@ -306,7 +319,8 @@ def measure(repeats: int = 5, controls: list[Control] | None = None, timeout_ms:
         # A second visitor on the now warm server: a new tab is a new session, so each page is its first visit.
         visitor = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
         found["warm_first_visit_s"] = {}
-        for number, address in enumerate(dict.fromkeys(c.page for c in controls)):
+        for number, address in enumerate(pages_in_menu_order(controls) if controls is CONTROLS
+                                         else dict.fromkeys(c.page for c in controls)):
             start = time.perf_counter()
             _open(visitor, base, address, by_menu=number > 0)
             found["warm_first_visit_s"][address or "overview"] = time.perf_counter() - start

@@ -65,3 +65,15 @@ def test_summary_takes_medians_and_flags_the_cpu_goal():
     summary = clicks.summarise([0.5, 0.7, 0.6], costs)
     assert summary.seconds == 0.6 and round(summary.cpu_ms) == 70 and not summary.cpu_ok
     assert summary.sent_kb == 2.0 and summary.top_kind == "imgs" and summary.largest_kb == 3.0
+
+
+def test_the_click_benchmark_covers_every_registered_page_in_menu_order():
+    """The page registry drives the benchmark: a page without a control (or a control for no page) is an error."""
+    assert clicks.pages_in_menu_order(clicks.CONTROLS)[0] == ""  # the Overview, served at the root
+    missing_one = [c for c in clicks.CONTROLS if c.page != "quiz"]
+    try:
+        clicks.pages_in_menu_order(missing_one)
+    except ValueError as exc:
+        assert "quiz" in str(exc)
+    else:
+        raise AssertionError("a registered page without a control was skipped silently")
