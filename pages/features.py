@@ -21,6 +21,7 @@ KIND_LABELS = {"raw": "Raw pixels", "pca": "PCA", "ae": "AE", "vae": "VAE", "dae
 REFERENCE = "logistic"  # the classifier whose curves are always computed; the benchmark's protocol
 SCALE = 10 if ds.small_images else 3  # on-screen pixels per image pixel
 N_MISTAKES_SHOWN = 10
+MISTAKE_PX = 64  # on-screen width of each: all ten fit one row at 1280 px, and rows of five on a phone
 
 shipped = zoo.names(dataset_name)
 if not shipped:
@@ -127,9 +128,11 @@ def explore() -> None:
                    "Magenta crosses mark the misclassified ones: mostly where two classes meet.")
     if len(wrong):
         st.markdown("**Some misclassified test images** (true class → prediction)")
-        for column, i in zip(st.columns(N_MISTAKES_SHOWN), wrong[:N_MISTAKES_SHOWN]):
-            column.image(plots.to_pixels(ds.x_test[i], SCALE),
-                         caption=f"{ds.classes[int(ds.y_test[i])]} → {ds.classes[int(result.predictions[i])]}")
+        # A wrapping row of small pictures: ten columns stacked into one tall strip on a phone.
+        mistakes = st.container(horizontal=True, gap="xsmall")
+        for i in wrong[:N_MISTAKES_SHOWN]:
+            mistakes.image(plots.to_pixels(ds.x_test[i], SCALE), width=MISTAKE_PX,
+                           caption=f"{ds.classes[int(ds.y_test[i])]} → {ds.classes[int(result.predictions[i])]}")
 
     # ---------------------------------------------------------------- 3 · your own digit
     st.subheader("3 · Your own digit")

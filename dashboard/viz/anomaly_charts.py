@@ -15,8 +15,9 @@ NORMAL_COLOR = "#4C78A8"
 ANOMALY_COLOR = "#E45756"
 THRESHOLD_COLOR = "#8A63D2"  # violet: about 4:1 contrast on the light and on the dark background alike
 GROUP_NAMES = ("normal", "anomalous")
-# Dark blue (most normal) to red (most anomalous); the bright end of the error-map scale would vanish on white.
-SCORE_COLORSCALE = [[0.0, "#253494"], [0.5, "#fdae61"], [1.0, "#d7191c"]]
+# Blue (most normal) to red (most anomalous): a mid blue, not navy, so normal codes read on the dark theme as well;
+# the bright end of the error-map scale would vanish on white.
+SCORE_COLORSCALE = [[0.0, "#4575B4"], [0.5, "#FDAE61"], [1.0, "#D7191C"]]
 
 
 # The page caches these specs once per scenario; a threshold is layered on as a tiny dict, so moving it is cheap.
