@@ -192,10 +192,13 @@ def top_purity(scores: torch.Tensor, labels: torch.Tensor, top: int = TOP_IMAGES
     return torch.where(fired > 0, counts.max(0).values / fired.clamp_min(1), torch.nan)
 
 
-def evaluate(sae: SparseAutoencoder, reader: nn.Module, images: torch.Tensor, labels: torch.Tensor
-             ) -> dict[str, float]:
-    """SAEBench-style scores on a labelled split: reconstruction, sparsity, dead and dense, accuracy kept, purity."""
-    a = read(reader, sae.config.layer, images)  # (N, inputs)
+def evaluate(sae: SparseAutoencoder, reader: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             activations: torch.Tensor | None = None) -> dict[str, float]:
+    """SAEBench-style scores on a labelled split: reconstruction, sparsity, dead and dense, accuracy kept, purity.
+
+    activations, when given, are reader's layer on images already (N, inputs), so they are not read again.
+    """
+    a = read(reader, sae.config.layer, images) if activations is None else activations  # (N, inputs)
     with torch.inference_mode():
         codes = sae.encode(a)  # (N, width)
         recon = sae.decode(codes)

@@ -43,7 +43,7 @@ def study(sae: sae_net.SparseAutoencoder, classifier: torch.nn.Module, images: t
         codes = sae.encode(a)
         probabilities = torch.softmax(classifier.head(a), dim=1)
     return Study(a.numpy(), codes.numpy(), labels.numpy(), probabilities.numpy(),
-                 sae_net.evaluate(sae, classifier, images, labels))
+                 sae_net.evaluate(sae, classifier, images, labels, activations=a))
 
 
 def top_images(values: np.ndarray, n: int = TOP) -> np.ndarray:

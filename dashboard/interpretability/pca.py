@@ -47,14 +47,14 @@ def end_purity(scores: np.ndarray, labels: np.ndarray, top: int = sae_net.TOP_IM
     A PCA direction has no sign of its own, so each is given its best chance: its `top` highest and its `top`
     lowest images are scored, and the purer end counts.
     """
-    values = torch.as_tensor(np.asarray(scores, dtype=np.float32))
-    y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    values = torch.tensor(np.asarray(scores, dtype=np.float32))
+    y = torch.tensor(np.asarray(labels, dtype=np.int64))
     high, low = sae_net.top_purity(values, y, top), sae_net.top_purity(-values, y, top)
     return torch.maximum(high, low).numpy()
 
 
 def feature_purity(codes: np.ndarray, labels: np.ndarray, top: int = sae_net.TOP_IMAGES) -> np.ndarray:
     """Class purity of each SAE feature's top images (width,); NaN where it fires on fewer than `top` images."""
-    values = torch.as_tensor(np.asarray(codes, dtype=np.float32))
-    scores = sae_net.top_purity(values, torch.as_tensor(np.asarray(labels, dtype=np.int64)), top).numpy()
+    values = torch.tensor(np.asarray(codes, dtype=np.float32))
+    scores = sae_net.top_purity(values, torch.tensor(np.asarray(labels, dtype=np.int64)), top).numpy()
     return np.where((np.asarray(codes) > 0).sum(0) >= top, scores, np.nan)
