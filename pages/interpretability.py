@@ -73,7 +73,7 @@ def browser() -> None:
     feature = pick_col.selectbox(f"Feature ({count}; the most frequent first)", options,
                                  key=ui.url_key("interp_feature", "feature",
                                                 cached.default_feature(dataset_name, options), options, int),
-                                 format_func=lambda f: cached.feature_label(dataset_name, f))
+                                 format_func=found.labels.__getitem__)
     values = study.codes[:, feature]
     grid_col, side_col = st.columns([2, 1], gap="large")
     with grid_col:

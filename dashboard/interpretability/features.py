@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ class Study:
     probabilities: np.ndarray  # (N, classes) the classifier's own
     scores: dict  # sae.evaluate's numbers: fve, l0, dead and dense fractions, accuracy kept, purity
 
-    @property
+    @cached_property
     def firing_rate(self) -> np.ndarray:
         """Share of images on which each feature is active (width,)."""
         return (self.codes > 0).mean(0)

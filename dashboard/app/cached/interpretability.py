@@ -27,6 +27,7 @@ class Catalogue:
 
     study: interp.Study
     descriptions: list[str]  # (width,) one line per feature
+    labels: list[str]  # (width,) how the feature picker names each feature: number, description, firing rate
     top_class: np.ndarray  # (width,) commonest class among each feature's top images, -1 when it never fires
     purity: np.ndarray  # (width,) share of that class among them; NaN for features firing on < 10 images
     pca: interp.Directions
@@ -49,9 +50,11 @@ def catalogue(dataset: str) -> Catalogue:
     directions = interp.fit(found.activations)
     n_pca = int(round(found.scores["l0"]))
     matches = zoo.read_card(SAE_NAME, dataset).get("source_sha256") == zoo.read_card(CLASSIFIER, dataset)["sha256"]
-    return Catalogue(found, [interp.describe(codes[:, f], labels, ds.classes) for f in range(codes.shape[1])],
-                     np.array([t[0] for t in tops]), interp.feature_purity(codes, labels), directions, n_pca,
-                     interp.end_purity(directions.scores(found.activations, n_pca), labels),
+    descriptions = [interp.describe(codes[:, f], labels, ds.classes) for f in range(codes.shape[1])]
+    rates = found.firing_rate
+    names = [f"#{f} · {text} · fires on {rates[f]:.1%}" for f, text in enumerate(descriptions)]
+    return Catalogue(found, descriptions, names, np.array([t[0] for t in tops]), interp.feature_purity(codes, labels),
+                     directions, n_pca, interp.end_purity(directions.scores(found.activations, n_pca), labels),
                      directions.fve(found.activations, n_pca), matches)
 
 
@@ -61,13 +64,6 @@ def default_feature(dataset: str, options: list[int]) -> int:
     found = catalogue(dataset)
     clean = [f for f in options if found.purity[f] == 1.0 and found.study.firing_rate[f] < 0.2]
     return (clean or options)[0]
-
-
-def feature_label(dataset: str, feature: int) -> str:
-    """How the feature picker names a feature: number, description, firing rate."""
-    found = catalogue(dataset)
-    return (f"#{feature} · {found.descriptions[feature]} · fires on "
-            f"{found.study.firing_rate[feature]:.1%}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
