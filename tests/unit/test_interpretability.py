@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dashboard import interpretability as interp
-from dashboard.core import checkpoints, data, nets, recipes, sae, train, zoo
+from dashboard.core import build, checkpoints, data, nets, recipes, sae, train, zoo
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -181,6 +181,17 @@ def test_the_shipped_mnist_sae_meets_its_targets_on_the_test_split():
     assert scores["dead_fraction"] <= 0.05 + 2 / 512 and scores["dense_fraction"] <= 0.05
     assert scores["accuracy_kept"] >= 0.98 - 0.002
     assert scores["median_top10_purity"] >= 0.8
+
+
+def test_the_documented_command_rebuilds_the_digits_sae(tmp_path, capsys):
+    """About 30 s on one idle core; other CPUs round differently, so its scores come back close, not equal."""
+    build.main(["--dataset", "digits", "--only", "sae-512", "--device", "cpu", "--out", str(tmp_path)])
+    assert "| sae-512 | 30 |" in capsys.readouterr().out
+    card, shipped = zoo.read_card("sae-512", "digits", root=tmp_path), zoo.read_card("sae-512", "digits")
+    for key in ("fve", "accuracy_kept"):
+        assert card["metrics"][key] == pytest.approx(shipped["metrics"][key], rel=0.05)
+    assert card["rebuild"] == shipped["rebuild"] and card["source_sha256"] == shipped["source_sha256"]
+    assert nets.config_from_dict(card["config"]) == recipes.recipe("sae-512", "digits").network
 
 
 def test_a_missing_source_or_unknown_name_is_a_clear_error(tmp_path):
