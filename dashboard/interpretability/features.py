@@ -63,7 +63,8 @@ def purity(values: np.ndarray, labels: np.ndarray, n: int = TOP) -> tuple[int, f
 
 
 def describe(values: np.ndarray, labels: np.ndarray, classes: list[str], n: int = TOP) -> str:
-    """A short description from a feature's top classes, e.g. "7s (9 of its top 10); also 2s"."""
+    """A short description from a feature's top classes, e.g. "7s (9 of its top 10); also 2s; 7s are 80% of the
+    40 digits it fires on": the top images say what it fires on most strongly, the share says how broadly."""
     top = top_images(values, n)
     if not len(top):
         return "never fires on these images"
@@ -77,10 +78,9 @@ def describe(values: np.ndarray, labels: np.ndarray, classes: list[str], n: int 
     elif others:
         text += "; also " + " and ".join(others)
     fired = values > 0
-    if fired.sum() >= n:  # where else it fires: the classes of every image it is active on
-        spread = np.bincount(labels[fired], minlength=len(classes)) / fired.sum()
-        if spread.max() < 0.5:
-            text += f"; it fires on many digits ({(spread > 0.1).sum()} classes above 10%)"
+    if fired.sum() > len(top):  # beyond its top images: how much of all it fires on is that class
+        share = float((labels[fired] == main).mean())
+        text += f"; {classes[main]}s are {share:.0%} of the {int(fired.sum())} digits it fires on"
     return text
 
 

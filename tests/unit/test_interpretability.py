@@ -100,8 +100,8 @@ def test_describe_top_images_and_purity_from_a_features_values():
     assert list(interp.top_images(values, 10)) == [0, 1, 2, 3]
     assert interp.purity(values, labels, 3) == (7, 1.0)
     classes = [str(i) for i in range(10)]
-    assert interp.describe(values, labels, classes, 3) == "only 7s in its top 3"
-    assert interp.describe(values, labels, classes, 4).startswith("7s (3 of its top 4); also 1s")
+    assert interp.describe(values, labels, classes, 3) == "only 7s in its top 3; 7s are 75% of the 4 digits it fires on"
+    assert interp.describe(values, labels, classes, 4) == "7s (3 of its top 4); also 1s"
     assert interp.describe(np.zeros(6), labels, classes) == "never fires on these images"
 
 

@@ -27,7 +27,7 @@ class Catalogue:
 
     study: interp.Study
     descriptions: list[str]  # (width,) one line per feature
-    labels: list[str]  # (width,) how the feature picker names each feature: number, description, firing rate
+    labels: list[str]  # (width,) how the feature picker names each feature: number and description
     top_class: np.ndarray  # (width,) commonest class among each feature's top images, -1 when it never fires
     purity: np.ndarray  # (width,) share of that class among them; NaN for features firing on < 10 images
     pca: interp.Directions
@@ -51,8 +51,7 @@ def catalogue(dataset: str) -> Catalogue:
     n_pca = int(round(found.scores["l0"]))
     matches = zoo.read_card(SAE_NAME, dataset).get("source_sha256") == zoo.read_card(CLASSIFIER, dataset)["sha256"]
     descriptions = [interp.describe(codes[:, f], labels, ds.classes) for f in range(codes.shape[1])]
-    rates = found.firing_rate
-    names = [f"#{f} · {text} · fires on {rates[f]:.1%}" for f, text in enumerate(descriptions)]
+    names = [f"#{f} · {text}" for f, text in enumerate(descriptions)]
     return Catalogue(found, descriptions, names, np.array([t[0] for t in tops]), interp.feature_purity(codes, labels),
                      directions, n_pca, interp.end_purity(directions.scores(found.activations, n_pca), labels),
                      directions.fve(found.activations, n_pca), matches)
