@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dashboard.core import corrupt, data
+from dashboard.core import corrupt, data, sae
 
 Parts = dict[str, torch.Tensor]  # named pieces of a loss, detached, for logging
 RECON_LOSSES = ("bce", "mse")
@@ -327,6 +327,7 @@ NetworkConfig = ModelConfig | ClassifierConfig
 NETWORKS: dict[str, type[Network]] = {**AUTOENCODERS, ReferenceClassifier.family: ReferenceClassifier}
 CONFIGS: dict[str, type[NetworkConfig]] = {**{family: ModelConfig for family in AUTOENCODERS},
                                            ReferenceClassifier.family: ClassifierConfig}
+NETWORKS[sae.FAMILY], CONFIGS[sae.FAMILY] = sae.SparseAutoencoder, sae.SAEConfig  # reads another network's layer
 
 
 def config_from_dict(values: dict) -> NetworkConfig:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dashboard.core import checkpoints, data, metrics, nets, train
+from dashboard.core import checkpoints, data, metrics, nets, paths, sae, train
 
 CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
 # Every autoencoder that ships for each offline dataset. dae-64 is the Denoising page's default.
@@ -17,7 +17,9 @@ CORE_ZOO = ("ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-8",
 AUTOENCODER_NAMES = (*CORE_ZOO, "dae-64")
 # Models whose training is recorded for the Latent space page: a fixed image set's codes after every epoch.
 SNAPSHOT_NAMES = ("ae-2", "vae-2", "ae-3", "vae-3")
-SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER)
+SAE_NAMES = ("sae-512",)  # sparse autoencoders on the classifier's feature layer, by their number of features
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER, *SAE_NAMES)  # the SAEs after the classifier they read
+NAMED_FAMILIES = {CLASSIFIER: nets.ReferenceClassifier.family, **{name: sae.FAMILY for name in SAE_NAMES}}
 SHIPPED_DATASETS = data.OFFLINE_DATASETS
 NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
 
@@ -51,6 +53,9 @@ CLASSIFIER_TRAINING = {
     True: train.TrainConfig(epochs=30, batch_size=128, warmup=0.2, shift=0),
     False: train.TrainConfig(epochs=8, batch_size=128, warmup=0.2, shift=2),
 }
+# The SAE trains on activation vectors (the shift happens to the images before the classifier reads them: see
+# SAEConfig.views). No weight decay: it would pull the encoder towards zero against the TopK's fixed L0.
+SAE_TRAINING = train.TrainConfig(epochs=30, batch_size=256, lr=2e-3, weight_decay=0.0, warmup=0.05, shift=0)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,11 @@ def parse_name(name: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2))
 
 
+def family_of(name: str) -> str:
+    """The network family a shipped file name holds: the classifier, an SAE, or an autoencoder by its name."""
+    return NAMED_FAMILIES.get(name) or parse_name(name)[0]
+
+
 def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
     """The recipe for a file name on a dataset (any autoencoder name works, for models trained on demand).
 
@@ -87,6 +97,10 @@ def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
     if name == CLASSIFIER:
         network: nets.NetworkConfig = nets.default_classifier_config(ds.image_shape, len(ds.classes))
         training = CLASSIFIER_TRAINING[small]
+    elif name in SAE_NAMES:
+        network = sae.SAEConfig(inputs=nets.default_classifier_config(ds.image_shape).features,
+                                width=int(name.split("-")[1]))
+        training = SAE_TRAINING
     else:
         family, latent = parse_name(name)
         net_overrides, train_overrides = AUTOENCODER_OVERRIDES.get((name, small), ({}, {}))
@@ -116,9 +130,31 @@ def _classifier_metrics(model: nets.ReferenceClassifier, ds: data.Dataset) -> di
     return {"test_accuracy": float((predicted == ds.y_test).double().mean())}
 
 
-# What a card reports, by network family: reconstruction against PCA, or test accuracy.
+def source_of(config: sae.SAEConfig, dataset: str) -> tuple[nets.Network, dict]:
+    """The shipped network (and its card) whose layer a sparse autoencoder reads."""
+    return checkpoints.load(paths.MODELS_DIR / dataset, config.source)
+
+
+def sae_inputs(config: sae.SAEConfig, dataset: str, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The activations (N * views, inputs) an SAE trains on: its source's layer read on shifted copies of images.
+
+    The copies are shifted as the source was when it trained (not at all for 8x8 digits), so they stay in its range.
+    """
+    reader, _ = source_of(config, dataset)
+    generator = torch.Generator().manual_seed(seed)
+    shift = CLASSIFIER_TRAINING[data.is_small(tuple(images.shape[1:]))].shift  # the shifts the source was taught
+    views = [images if view == 0 or not shift else train.random_shift(images, shift, generator)
+             for view in range(config.views)]
+    return sae.read(reader, config.layer, torch.cat(views))
+
+
+def _sae_metrics(model: sae.SparseAutoencoder, ds: data.Dataset) -> dict[str, float]:
+    return sae.evaluate(model, source_of(model.config, ds.name)[0], ds.x_test, ds.y_test)
+
+
+# What a card reports, by network family: reconstruction against PCA, test accuracy, or an SAE's scores.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
-          nets.ReferenceClassifier.family: _classifier_metrics}
+          nets.ReferenceClassifier.family: _classifier_metrics, sae.FAMILY: _sae_metrics}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
@@ -132,8 +168,10 @@ def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tenso
     ds = data.load(plan.dataset)
     if x_train is None:
         x_train, y_train = ds.x_train, ds.y_train
-    result = train.train(plan.network, x_train, plan.training, progress=progress, should_stop=should_stop,
-                         y_train=y_train, on_epoch=on_epoch)
+    reads = plan.network.family == sae.FAMILY  # an SAE trains on another network's activations of the images
+    inputs = sae_inputs(plan.network, plan.dataset, x_train, plan.training.seed) if reads else x_train
+    result = train.train(plan.network, inputs, plan.training, progress=progress, should_stop=should_stop,
+                         y_train=None if reads else y_train, on_epoch=on_epoch)
     payload = checkpoints.to_bytes(result.model)
     scores = SCORES[plan.network.family](result.model, ds)
     from_table = x_train is ds.x_train and plan == recipe(plan.name, plan.dataset, device=plan.training.device)
@@ -158,6 +196,8 @@ def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tenso
         "parameters": sum(p.numel() for p in result.model.parameters()),
         "sha256": checkpoints.sha256(payload),
     }
+    if reads:  # the exact weights it read, so a retrained source shows up as a mismatch
+        card["source_sha256"] = source_of(plan.network, plan.dataset)[1]["sha256"]
     if "test_accuracy" in scores:
         card["test_accuracy"] = scores["test_accuracy"]  # where the sampling page and benchmark read it
     return result, card, payload

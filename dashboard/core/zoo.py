@@ -40,7 +40,7 @@ def names(dataset: str = data.DEFAULT_DATASET, root: Path | str | None = None) -
 
 def read_card(name: str, dataset: str = data.DEFAULT_DATASET, root: Path | str | None = None) -> dict:
     """The model card (JSON) of a shipped model; raises ModelNotFound or CheckpointError."""
-    parse_name(name)
+    recipes.family_of(name)
     path, _ = checkpoints.files_for(folder_for(dataset, root), name)
     try:
         return checkpoints.read_card(path)
@@ -52,7 +52,7 @@ def read_card(name: str, dataset: str = data.DEFAULT_DATASET, root: Path | str |
 def load(name: str, dataset: str = data.DEFAULT_DATASET, root: Path | str | None = None,
          train_missing: bool = False) -> nets.Autoencoder:
     """A shipped model in eval mode on the CPU. Nothing is unpickled: weights are safetensors, checked by hash."""
-    family, _ = parse_name(name)
+    family = recipes.family_of(name)
     try:
         read_card(name, dataset, root)
     except ModelNotFound:

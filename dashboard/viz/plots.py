@@ -225,14 +225,19 @@ def code_bars_spec(z: np.ndarray, title: str = "latent code z") -> dict:
     """A bar per latent dimension, signed, so people see that z is just a short list of numbers.
 
     A finished Vega-Lite spec: the Overview redraws it on every click, and a plain dict skips building and checking
-    an altair chart each time."""
+    an altair chart each time. The value axis is fixed from the data here and bars are not stacked: Streamlit hands
+    the chart its rows after a first, empty pass, in which a stacked bar's extent (value_start, value_end) is
+    infinite and Vega warns in the console on every render.
+    """
     values = np.asarray(z, dtype=float).ravel()
+    bound = float(np.abs(values).max(initial=0.0)) * 1.1 or 1.0
     return {
         "title": title, "height": 220, "mark": {"type": "bar"},
         "data": {"values": [{"dimension": f"z{i + 1}", "value": float(v)} for i, v in enumerate(values)]},
         "encoding": {
             "x": {"field": "dimension", "type": "nominal", "sort": None, "title": None},
-            "y": {"field": "value", "type": "quantitative", "title": "value"},
+            "y": {"field": "value", "type": "quantitative", "title": "value", "stack": None,
+                  "scale": {"domain": [-bound, bound]}},
             "color": {"condition": {"test": "datum.value > 0", "value": METHOD_COLORS["AE"]},
                       "value": METHOD_COLORS["VAE"]},
             "tooltip": [{"field": "dimension", "type": "nominal"},

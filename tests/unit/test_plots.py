@@ -79,6 +79,10 @@ def test_the_code_bars_spec_draws_each_signed_value_in_its_colour():
     assert spec["encoding"]["color"] == {"condition": {"test": "datum.value > 0", "value": plots.METHOD_COLORS["AE"]},
                                          "value": plots.METHOD_COLORS["VAE"]}
     assert spec["height"] == 220 and spec["mark"]["type"] == "bar"
+    # Unstacked, on an axis fixed from the data: Vega's first pass without rows then has no infinite extent to warn of.
+    assert spec["encoding"]["y"]["stack"] is None
+    assert spec["encoding"]["y"]["scale"]["domain"] == [-2.2, 2.2]
+    assert plots.code_bars_spec(np.zeros(2))["encoding"]["y"]["scale"]["domain"] == [-1.0, 1.0]
 
 
 def test_a_tile_grid_places_each_tile_in_an_equal_cell_and_turns_grey_into_rgb_beside_colour():
