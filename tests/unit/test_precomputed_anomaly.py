@@ -15,7 +15,7 @@ from dashboard import anomaly
 from dashboard.anomaly import storage
 from dashboard.anomaly.thresholds import auroc
 from dashboard.app.cached import anomaly as cached
-from dashboard.core import artifacts, metrics, threads
+from dashboard.core import artifacts, metrics, threads, zoo
 from tests.harness.precomputed import assert_close, shipped_value
 
 DIGIT = 0  # the page's opening digit, the one whose detectors ship
@@ -83,3 +83,45 @@ def test_stored_comparison_matches_the_baselines_fitted_live(live):
 def test_only_the_opening_digit_ships_a_detector():
     assert cached.shipped_detector("digits", "one-class", DIGIT) is not None
     assert cached.shipped_detector("digits", "one-class", 3) is None  # trained on the visitor's click
+
+
+def test_the_shipped_models_training_scores_and_density_match_live(live):
+    """The density and training scores every shipped-model scenario shares: stored once per dataset."""
+    model = zoo.frozen(anomaly.SHIPPED_MODEL, "digits")
+    fitted = anomaly.normal_reference(model, "digits")
+    x_train = anomaly.training_images("digits", None, None)
+    stored = shipped_value("anomaly.reference", "digits", {"model": anomaly.SHIPPED_MODEL},
+                           version=cached.REFERENCE_VERSION)
+    assert_close(stored, storage.reference_state(fitted), count_rtol=0.5)  # EM may stop an iteration apart
+    assert_close(anomaly.code_scores(model, x_train[:200], storage.reference_from_state(stored)),
+                 anomaly.code_scores(model, x_train[:200], fitted))
+    assert_close(shipped_value("anomaly.normal_scores", "digits", {"model": anomaly.SHIPPED_MODEL},
+                               version=cached.NORMAL_SCORES_VERSION),
+                 storage.compact_scores(anomaly.all_scores(model, x_train, fitted)))
+
+
+def test_every_shipped_model_scenario_opens_on_stored_scores():
+    for dataset in ("mnist-5k", "digits"):
+        for key in cached.opening_keys(dataset):
+            value = shipped_value("anomaly.scenario_scores", dataset, cached._scenario_params(key),
+                                  version=cached.SCENARIO_SCORES_VERSION)
+            split = cached.split_for(*key)
+            assert {len(scores) for scores in value["test"].values()} == {len(split.y_test)}, key
+            assert {len(scores) for scores in value["val"].values()} == {len(split.y_val)}, key
+            shipped_value("anomaly.comparison", dataset, cached._scenario_params(key),
+                          version=cached.COMPARISON_VERSION)
+    assert {key[3] for key in cached.opening_keys("digits") if key[1] == "corrupted"} == set(anomaly.CORRUPTIONS)
+
+
+def test_a_shipped_model_scenarios_stored_scores_and_comparison_match_live(live):
+    model = zoo.frozen(anomaly.SHIPPED_MODEL, "digits")
+    key = next(key for key in cached.opening_keys("digits") if key[1] == "not-digits")
+    split = anomaly.make_split("digits", "not-digits")
+    fitted = anomaly.normal_reference(model, "digits")
+    stored = shipped_value("anomaly.scenario_scores", "digits", cached._scenario_params(key),
+                           version=cached.SCENARIO_SCORES_VERSION)
+    assert_close(stored, {part: storage.compact_scores(anomaly.all_scores(model, x, fitted))
+                          for part, x in (("test", split.x_test), ("val", split.x_val))})
+    table = anomaly.comparison_table(split, anomaly.evaluate_all(model, split, fitted))
+    assert_close(shipped_value("anomaly.comparison", "digits", cached._scenario_params(key),
+                               version=cached.COMPARISON_VERSION), table, rtol=0, atol=0.01)

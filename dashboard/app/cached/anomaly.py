@@ -6,15 +6,17 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 from torch import nn
 
 from dashboard import anomaly
 from dashboard.anomaly import shipped, storage
 from dashboard.app import models, training
-from dashboard.core import artifacts, memo, threads
+from dashboard.core import artifacts, memo, metrics, threads, zoo
 from dashboard.viz import anomaly_charts
 
 MAX_TRAINED_DETECTORS = 48  # tiny models; the least recently used is dropped beyond this
@@ -23,12 +25,19 @@ BUSY_MESSAGE = "Another training run is using this server. Reload the page in a 
 # The detectors the page opens with (its digit picker starts at 0): the build trains them and ships their weights
 # and results for the offline datasets; any other digit is trained on the visitor's click.
 SHIPPED_DETECTORS = (("one-class", 0), ("novelty", 0))
+# The shipped-model scenarios share one model and its training images, so the build ships that model's density and
+# training scores once, and each scenario's test and validation scores at the settings the page opens it with.
+SHIPPED_MODEL_SCENARIOS = tuple(key for key, info in anomaly.SCENARIOS.items() if not info.trains_model)
+# Convolutions on one thread run fastest on batches that fit the CPU's caches, not on a thousand images at once.
+SCORING_BATCH = 128
 # Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
 # by themselves), so the build's old result is computed live until the build stores it anew.
 DETECTOR_VERSION = 1
-REFERENCE_VERSION = 1
+REFERENCE_VERSION = 2
 EVALUATIONS_VERSION = 1
 COMPARISON_VERSION = 1
+NORMAL_SCORES_VERSION = 1
+SCENARIO_SCORES_VERSION = 1
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -58,6 +67,7 @@ def _trained_detector(request: _DetectorRequest) -> nn.Module:
     with training.slot(wait_s=TRAINING_WAIT_S, busy_message=BUSY_MESSAGE) as acquired:
         if not acquired:
             st.stop()  # nothing is cached, so the next run asks again
+        request.show(0.0, f"Starting a training process for the {what} (it loads PyTorch first)…")
         # In a child process: training here would grow the server's memory for good (core.isolated).
         result = anomaly.train_detector(split, isolate=True, progress=lambda epoch, epochs, loss: request.show(
             epoch / epochs, f"Training the {what} on {len(split.x_train):,} normal images only: "
@@ -101,23 +111,93 @@ def detector(dataset: str, scenario: str, digit: int | None) -> nn.Module:
         bar.empty()
 
 
+def _identity(key: tuple) -> tuple:
+    """Where the scenario's normal training images come from (anomaly.training_identity), from its key alone: every
+    shipped-model scenario shares the whole training split and the shipped model."""
+    dataset, scenario, digit = key[:3]
+    return (dataset, scenario, digit) if anomaly.SCENARIOS[scenario].trains_model else (dataset, None, None)
+
+
+def _shipped_params() -> dict:
+    return {"model": anomaly.SHIPPED_MODEL}
+
+
+def _score_all(model: nn.Module, x: torch.Tensor, reference: anomaly.Reference | None) -> dict[str, np.ndarray]:
+    """Every score kind of images (N, C, H, W), each image rebuilt once (anomaly.all_scores, in cache-sized
+    batches)."""
+    inputs = anomaly.ScoreInputs(model, x, metrics.reconstruct(model, x, SCORING_BATCH), reference)
+    return {kind: inputs[kind] for kind in anomaly.SCORE_KINDS}
+
+
+@memo.shared(maxsize=4)
+def _shipped_normal_live(model: nn.Module, dataset: str) -> tuple[anomaly.Reference, dict[str, np.ndarray]]:
+    """The shipped model's density of the normal training codes and every score of those images, from one pass:
+    the structural error that standardises the density's scores is computed once for both."""
+    x = anomaly.training_images(dataset, None, None)
+    inputs = anomaly.ScoreInputs(model, x, metrics.reconstruct(model, x, SCORING_BATCH))
+    inputs.reference = anomaly.fit_reference(model, x, inputs[anomaly.RECONSTRUCTION_PART])
+    return inputs.reference, {kind: inputs[kind] for kind in anomaly.SCORE_KINDS}
+
+
 @st.cache_resource(show_spinner="Fitting the density of the normal training codes (once per detector)…",
                    max_entries=64)
-def reference(key: tuple, _model: nn.Module) -> anomaly.Reference:
-    """The normal codes' density and score spreads; keyed by the scenario, which fixes the model and its training
-    images. Shared read-only by every session."""
-    params = _stored_params(key, _model)
+def _reference(identity: tuple, _model: nn.Module) -> anomaly.Reference:
+    """One detector's Reference, keyed by where its normal images come from; shared read-only by every session."""
+    dataset, scenario, digit = identity
+    if scenario is None:
+        return storage.reference_from_state(artifacts.stored(
+            "anomaly.reference", dataset, _shipped_params(), (anomaly.SHIPPED_MODEL,),
+            lambda: storage.reference_state(_shipped_normal_live(_model, dataset)[0]), version=REFERENCE_VERSION))
+    live = functools.partial(anomaly.normal_reference, _model, dataset, scenario, digit)
+    params = _stored_params(identity, _model)
     if params is None:
-        return anomaly.reference_for(_model, split_for(*key))
+        return live()
     return storage.reference_from_state(artifacts.stored(
-        "anomaly.reference", key[0], params, (),
-        lambda: storage.reference_state(anomaly.reference_for(_model, split_for(*key))), version=REFERENCE_VERSION))
+        "anomaly.reference", dataset, params, (), lambda: storage.reference_state(live()), version=REFERENCE_VERSION))
+
+
+def reference(key: tuple, model: nn.Module) -> anomaly.Reference:
+    """The normal codes' density and score spreads of the scenario's detector: the shipped model's is shared by every
+    shipped-model scenario, a trained detector's is its own."""
+    return _reference(_identity(key), model)
+
+
+@st.cache_resource(show_spinner="Scoring the normal training images with the detector (once per server)…",
+                   max_entries=8)
+def _shipped_normal_scores(dataset: str, _model: nn.Module) -> dict[str, np.ndarray]:
+    """Every score of the shipped model's normal training images: the threshold rules' reference."""
+    return artifacts.stored("anomaly.normal_scores", dataset, _shipped_params(), (anomaly.SHIPPED_MODEL,),
+                            lambda: storage.compact_scores(_shipped_normal_live(_model, dataset)[1]),
+                            version=NORMAL_SCORES_VERSION)
+
+
+def _scenario_params(key: tuple) -> dict:
+    dataset, scenario, _, corruption, level = key
+    return {**_shipped_params(), "scenario": scenario, "corruption": corruption, "level": level}
+
+
+@st.cache_resource(show_spinner="Scoring the scenario's test and validation images with the detector…",
+                   max_entries=32)
+def _shipped_scenario_scores(key: tuple, _model: nn.Module) -> dict[str, dict[str, np.ndarray]]:
+    """{"test": scores, "val": scores} of a shipped-model scenario: stored for the page's opening settings."""
+    def live() -> dict:
+        split, found = split_for(*key), reference(key, _model)
+        return {part: storage.compact_scores(_score_all(_model, x, found))
+                for part, x in (("test", split.x_test), ("val", split.x_val))}
+
+    return artifacts.stored("anomaly.scenario_scores", key[0], _scenario_params(key), (anomaly.SHIPPED_MODEL,), live,
+                            version=SCENARIO_SCORES_VERSION)
 
 
 @st.cache_resource(show_spinner="Scoring every image with the detector…", max_entries=64)
 def _evaluations(key: tuple, _model: nn.Module) -> dict[str, anomaly.Evaluation]:
     """Every score kind of one scenario, each image rebuilt and encoded once; shared read-only."""
-    split, params = split_for(*key), _stored_params(key, _model)
+    split = split_for(*key)
+    if not anomaly.SCENARIOS[key[1]].trains_model:
+        parts = _shipped_scenario_scores(key, _model)
+        return storage.evaluations_from_parts(split, _shipped_normal_scores(key[0], _model), parts["test"],
+                                              parts["val"])
+    params = _stored_params(key, _model)
     if params is None:
         return anomaly.evaluate_all(_model, split, reference(key, _model))
     return storage.evaluations_from_scores(split, artifacts.stored(
@@ -127,17 +207,31 @@ def _evaluations(key: tuple, _model: nn.Module) -> dict[str, anomaly.Evaluation]
 
 
 def _stored_params(key: tuple, model: nn.Module) -> dict | None:
-    """What names a default scenario's stored results: the scenario and the exact detector weights, so a detector
-    trained anew (or any other) never gets another's results; None where nothing is shipped."""
+    """What names a trained detector's stored results (key: a scenario's key or its _identity): the scenario and the
+    exact detector weights, so a detector trained anew (or any other) never gets another's results; None where
+    nothing is shipped. A shipped-model scenario's results are named by the shipped model's checkpoint instead."""
     dataset, scenario, digit = key[:3]
     if (scenario, digit) not in SHIPPED_DETECTORS:
         return None
     return {"scenario": scenario, "digit": digit, "detector": storage.weights_digest(model)}
 
 
+def analysis(key: tuple, kind: str, model: nn.Module) -> dict:
+    """Scores, curves and chart specs of one scenario and score; everything the threshold panel reuses.
+
+    Each step is asked for here in turn, outside any other cached call: Streamlit shows a cached function's spinner
+    only when no other cached function is running, so each step's own words reach the waiting visitor.
+    """
+    reference(key, model)
+    if not anomaly.SCENARIOS[key[1]].trains_model:
+        _shipped_normal_scores(key[0], model)
+        _shipped_scenario_scores(key, model)
+    _evaluations(key, model)
+    return _analysis(key, kind, model)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def analysis(key: tuple, kind: str, _model: nn.Module) -> dict:
-    """Scores, curves and chart specs of one scenario and score; everything the threshold panel reuses."""
+def _analysis(key: tuple, kind: str, _model: nn.Module) -> dict:
     evaluation = _evaluations(key, _model)[kind]
     return {"evaluation": evaluation, "histogram": anomaly_charts.histogram_spec(evaluation),
             "roc": anomaly_charts.curve_spec(evaluation, "roc"), "pr": anomaly_charts.curve_spec(evaluation, "pr")}
@@ -166,12 +260,16 @@ def latent_view(key: tuple, kind: str, _model: nn.Module) -> tuple[go.Figure, st
 @st.cache_data(show_spinner="Fitting PCA, IsolationForest and One-Class SVM on the same images (once)…",
                max_entries=32)
 def comparison(key: tuple, _model: nn.Module) -> pd.DataFrame:
+    def live() -> pd.DataFrame:
+        return anomaly.comparison_table(split_for(*key), _evaluations(key, _model))
+
+    if not anomaly.SCENARIOS[key[1]].trains_model:
+        return artifacts.stored("anomaly.comparison", key[0], _scenario_params(key), (anomaly.SHIPPED_MODEL,), live,
+                                version=COMPARISON_VERSION)
     params = _stored_params(key, _model)
     if params is None:
-        return anomaly.comparison_table(split_for(*key), _evaluations(key, _model))
-    return artifacts.stored("anomaly.comparison", key[0], params, (),
-                            lambda: anomaly.comparison_table(split_for(*key), _evaluations(key, _model)),
-                            version=COMPARISON_VERSION)
+        return live()
+    return artifacts.stored("anomaly.comparison", key[0], params, (), live, version=COMPARISON_VERSION)
 
 
 def shipped_detectors(dataset: str, compute: bool):
@@ -192,6 +290,21 @@ def code_sizes(dataset: str) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def opening_keys(dataset: str) -> list[tuple]:
+    """The keys of the shipped-model scenarios as the page opens them: each corruption at its default strength (the
+    page passes no strength where a corruption has none to choose), not-digits and your own input."""
+    keys = []
+    for scenario in SHIPPED_MODEL_SCENARIOS:
+        if scenario == "ood":
+            continue  # it needs a download, so the build cannot store it
+        if scenario == "corrupted":
+            keys += [(dataset, scenario, None, kind, spec.default if spec.low < spec.high else None)
+                     for kind, spec in anomaly.CORRUPTIONS.items()]
+        else:
+            keys.append((dataset, scenario, None, None, None))
+    return keys
+
+
 def precompute(dataset: str) -> None:
     """The page's default detectors and their first-visit results, for `python -m dashboard.app.precompute`."""
     with threads.as_served():  # trained and scored with the server's thread count, as the page would
@@ -202,4 +315,10 @@ def precompute(dataset: str) -> None:
             key = (dataset, scenario, digit, None, None)
             reference(key, model)
             _evaluations(key, model)
+            comparison(key, model)
+        if anomaly.SHIPPED_MODEL not in zoo.names(dataset):
+            return
+        model = zoo.frozen(anomaly.SHIPPED_MODEL, dataset)
+        for key in opening_keys(dataset):
+            analysis(key, anomaly.DEFAULT_SCORE, model)
             comparison(key, model)
