@@ -168,9 +168,9 @@ def test_results_are_shipped_for_every_offline_dataset():
 
 
 def test_models_folder_stays_within_its_budget():
-    # Issue 15: ship precomputed results and detectors only while models/ stays at most 30 MB.
+    # Checkpoints and stored results ship in the repository and in every deploy: they stay at most 40 MB in all.
     size = sum(p.stat().st_size for p in artifacts.paths.MODELS_DIR.rglob("*") if p.is_file())
-    assert size <= 30 * 2**20, f"models/ is {size / 2**20:.1f} MB"
+    assert size <= 40e6, f"models/ is {size / 1e6:.1f} MB"
 
 
 def test_recording_writes_what_is_asked_for_and_not_what_it_uses(tmp_path):

@@ -90,7 +90,7 @@ def pca_grid(dataset: str, direction: int) -> bytes:
     scores = found.pca.scores(found.study.activations, direction + 1)[:, direction]
     order = np.argsort(scores, kind="stable")
     rows = [[ds.x_test[i, 0] for i in order[::-1][:interp.TOP]], [ds.x_test[i, 0] for i in order[:interp.TOP]]]
-    return plots.grid_png(rows, row_labels=["highest", "lowest"], scale=2 if not ds.small_images else 6)
+    return plots.grid_png(rows, scale=2 if not ds.small_images else 6)
 
 
 def pca_ends(dataset: str, direction: int) -> tuple[list[int], list[int]]:
