@@ -134,8 +134,10 @@ def figure_html(figure) -> bytes:
 def pick_test_index(key: str, n_test: int, default: int = 0) -> int:
     """A test-image picker (number box and a shuffle button) whose value survives reruns and goes in the URL."""
     widget_key = url_key(key, key.split("_", 1)[-1], default, range(n_test), int)
-    # The button sits under the number box, not beside it: beside it, a narrow column clipped the die.
-    if st.button("🎲 Random image", key=f"{key}_shuffle", help="Pick a random test image", width="stretch"):
+    # The button sits under the number box, not beside it: beside it, a narrow column clipped the die. In a very
+    # narrow column its label wraps rather than being cut short.
+    if st.button("🎲 Random image", key=f"{key}_shuffle", help="Pick a random test image", width="stretch",
+                 wrap=True):
         st.session_state[widget_key] = int(np.random.default_rng().integers(n_test))
     st.number_input("Test image #", 0, n_test - 1, step=1, key=widget_key)
     return int(st.session_state[widget_key])

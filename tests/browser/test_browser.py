@@ -70,6 +70,62 @@ def test_page_fits_a_phone_in_the_dark_theme(browser_page, spec):
         phone.close()
 
 
+# Labels a visitor must read whole: buttons, segmented controls, tabs and metrics. A label cut with an ellipsis, or a
+# row of options that scrolls sideways, has an element whose content is wider than its box.
+CLIPPED_LABELS = """() => {
+    const selectors = ['[data-testid=stButton] button', '[data-testid=stDownloadButton] button',
+                       '[data-testid=stButtonGroup]', '[data-testid=stTab]', '[data-testid=stMetricLabel]',
+                       '[data-testid=stMetricValue]'];
+    const found = [];
+    for (const selector of selectors) {
+        for (const element of document.querySelectorAll(`[data-testid=stMain] ${selector}`)) {
+            if (!element.checkVisibility()) continue;  // in a closed expander or another tab: not on screen
+            const cut = [element, ...element.querySelectorAll('*')].find(
+                e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1);
+            if (cut) found.push(`${selector}: "${element.innerText.trim().replace(/\\s+/g, ' ').slice(0, 50)}"`);
+        }
+    }
+    return found;
+}"""
+
+
+@pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda s: s.url_path)
+def test_page_fits_a_1024_laptop_with_the_sidebar_open(browser_page, spec):
+    """A common laptop width with the menu open leaves the page about 560 px: nothing may stick out or be cut short."""
+    base, desktop = browser_page
+    laptop = desktop.context.browser.new_page(viewport={"width": 1024, "height": 800})
+    try:
+        laptop.goto(f"{base}/{spec.address}")
+        server.wait_until_rendered(laptop)
+        laptop.wait_for_timeout(800)  # charts and components lay themselves out
+        ARTIFACTS.mkdir(exist_ok=True)
+        server.full_page_screenshot(laptop, str(ARTIFACTS / f"laptop-1024-{spec.url_path}.png"))
+        errors = laptop.locator("[data-testid=stException]")
+        assert errors.count() == 0, errors.first.inner_text()
+        assert laptop.get_attribute("[data-testid=stSidebar]", "data-collapsed") == "false"
+        assert server.wider_than_the_screen(laptop) == []
+        assert laptop.evaluate(CLIPPED_LABELS) == []
+    finally:
+        laptop.close()
+
+
+def test_a_denoising_level_stays_with_its_noise_type(browser_page):
+    """Set Gaussian noise to 0.6, look at Salt & pepper, come back: the slider reads 0.6, not the default."""
+    base, page = browser_page
+    page.goto(f"{base}/denoising")
+    server.wait_until_rendered(page)
+    level = page.locator("[data-testid=stMain] [data-testid=stSlider] input[type=range]").first
+    level.focus()
+    for _ in range(5):  # 0.5 by default, in steps of 0.02
+        level.press("ArrowRight")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('level') === '0.6'")
+    for noise, expected in (("Salt & pepper", "0.1"), ("Gaussian", "0.6")):
+        page.locator("[data-testid=stMain] [data-testid=stButtonGroup] button").filter(has_text=noise).click()
+        page.wait_for_function(f"() => new URLSearchParams(location.search).get('level') === '{expected}'")
+        server.wait_until_rendered(page)
+        assert level.input_value() == expected
+
+
 def test_the_phone_menu_closes_once_a_page_is_chosen(browser_page):
     """At 390 px the sidebar lies over the page: a tap on a menu entry must leave the chosen page in view."""
     base, desktop = browser_page
