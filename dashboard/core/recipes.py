@@ -17,9 +17,13 @@ CORE_ZOO = ("ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-8",
 AUTOENCODER_NAMES = (*CORE_ZOO, "dae-64")
 # Models whose training is recorded for the Latent space page: a fixed image set's codes after every epoch.
 SNAPSHOT_NAMES = ("ae-2", "vae-2", "ae-3", "vae-3")
-SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER)
+# Regularised variants, "<family>-<k>-<regulariser>" (the Regularised AEs page). zoo.names lists only NAME_PATTERN,
+# so the pages that walk every <family>-<k> do not pick these up.
+REGULARISED_NAMES = ("ae-64-sparse",)
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, *REGULARISED_NAMES, CLASSIFIER)
 SHIPPED_DATASETS = data.OFFLINE_DATASETS
 NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
+VARIANT_PATTERN = re.compile(r"^(ae|dae)-([1-9][0-9]{0,2})-(sparse)$")
 
 # Training by image size (key: data.is_small). Tiny 8x8 digits need many short epochs and no shifting: one pixel
 # is an eighth of the image. 28x28 images: a two-pixel shift, which the conv stack absorbs, and batches of 64 at a
@@ -70,7 +74,7 @@ class Recipe:
 
 def parse_name(name: str) -> tuple[str, int]:
     """"vae-16" -> ("vae", 16); anything else raises ValueError naming the valid pattern."""
-    match = NAME_PATTERN.match(name)
+    match = NAME_PATTERN.match(name) or VARIANT_PATTERN.match(name)
     if not match:
         raise ValueError(f"Bad model name {name!r}: expected <family>-<latent size> with family ae, vae or dae, "
                          f"for example {', '.join(CORE_ZOO[:4])}.")
@@ -155,6 +159,8 @@ def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tenso
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "metrics": scores,
         "history": [round(v, 6) for v in result.history],
+        # Each part of the loss per epoch apart (reconstruction, KL or penalties), when there is more than one
+        "loss_parts": {key: [round(v, 6) for v in values] for key, values in result.parts.items() if key != "loss"},
         "parameters": sum(p.numel() for p in result.model.parameters()),
         "sha256": checkpoints.sha256(payload),
     }
