@@ -25,7 +25,15 @@ def _image_scale() -> int:
 @st.fragment
 def sparse_section() -> None:
     found = cached.report(dataset_name)
+    config = sparse.config(dataset_name)
     k_sparse, k_dense = found.sparse_codes.shape[1], found.dense_codes.shape[1]
+    n_pixels = int(ds.x_test[0].numel())
+    width = (f"more units than the image has pixels ({n_pixels}): an *overcomplete* code" if k_sparse > n_pixels
+             else f"{k_sparse // k_dense} times as wide as {sparse.UNDERCOMPLETE}'s")
+    st.markdown(
+        f"`{sparse.SPARSE}` has a code of **{k_sparse} units**, {width}. It is a *k-sparse* autoencoder "
+        f"(Makhzani & Frey, 2014): for each image only its **{config.top_k} largest units** pass to the decoder and "
+        f"the rest are set to zero. `{sparse.UNDERCOMPLETE}` is the plain bottleneck: {k_dense} numbers, all used.")
     a, b, c, d = st.columns(4)
     a.metric(f"{sparse.SPARSE}: units firing per image", f"{found.firing.mean():.1f} of {k_sparse}",
              f"{100 * found.active_fraction:.1f}% on average", delta_color="off")
@@ -35,8 +43,8 @@ def sparse_section() -> None:
              f"{found.mse_ratio:.2f}× {sparse.UNDERCOMPLETE}'s", delta_color="off")
     d.metric(f"{sparse.UNDERCOMPLETE} test MSE", f"{found.dense_mse.mean():.4f}")
     st.caption(f"Over the {len(found.firing):,} test images of {dataset_name}. A unit *fires* when its value is "
-               f"not zero; the sparse code's rectifier makes a silent unit exactly 0. {found.never_fire} of its "
-               f"{k_sparse} units never fire on any test image.")
+               f"not zero. The code is rectified before the {config.top_k} largest are kept, so an image with fewer "
+               f"positive units uses fewer. {found.never_fire} of the {k_sparse} units never fire on a test image.")
 
     controls, shown = st.columns([1, 3], gap="large")
     with controls:
@@ -70,22 +78,21 @@ def sparse_section() -> None:
         st.vega_lite_chart(charts.code_bars_spec(
             one.dense_code, f"{sparse.UNDERCOMPLETE}: all {k_dense} units carry a value",
             plots.METHOD_COLORS["AE"], height=130), width="stretch")
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**How many units fire, image by image**")
         st.vega_lite_chart(charts.firing_histogram_spec(found.firing, k_sparse, one.firing), width="stretch")
-        st.caption(f"Test images by the number of the sparse code's units that fire. The dashed line is "
-                   f"{label}: {one.firing} units. Different digits call on different units, so the {k_sparse} "
-                   "units between them cover every digit while each image uses only a few.")
+        st.caption(f"Test images by the number of units that fire; the dashed line is {label} ({one.firing}).")
     with right:
-        parts = cached.loss_parts(dataset_name)
-        if parts:
-            st.markdown("**Training: each part of the loss per epoch**")
-            st.vega_lite_chart(charts.loss_parts_spec(parts, title=""), width="content")
-            st.caption("The reconstruction error and the sparsity penalty, logged apart while the sparse AE "
-                       "trained (from its model card).")
-        st.download_button("Sparse codes of the test set (CSV)", lambda: cached.codes_csv(dataset_name),
-                           f"{sparse.SPARSE}-{dataset_name}-codes.csv", "text/csv", key="regularised_codes_csv")
+        st.markdown("**How often each unit fires**")
+        st.vega_lite_chart(charts.unit_usage_spec(found.sparse_codes), width="stretch")
+        st.caption(f"The share of test images for which each of the {k_sparse} units fires. Different digits call "
+                   "on different units, so between them the units cover every digit while each image uses few.")
+    parts = cached.loss_parts(dataset_name)
+    if len(parts) > 1:  # a penalty was logged beside the reconstruction
+        st.vega_lite_chart(charts.loss_parts_spec(parts), width="content")
+    st.download_button("Sparse codes of the test set (CSV)", lambda: cached.codes_csv(dataset_name),
+                       f"{sparse.SPARSE}-{dataset_name}-codes.csv", "text/csv", key="regularised_codes_csv")
 
 
 @st.fragment

@@ -51,12 +51,13 @@ class ModelConfig(CardConfig):
     refine_channels: int = 16  # width of those convs
     batch_norm: bool = False  # batch normalisation after every hidden conv: faster, steadier training
     # Code regularisers (AE and DAE; core/regularisers.py). "l1": a rectified code plus sparsity_weight * sum |z_i|;
-    # "topk": only the top_k largest code units pass. contractive: weight of the encoder's squared Jacobian norm.
+    # "topk": a rectified code of which only the top_k largest units pass. contractive: the weight of the encoder's
+    # squared Jacobian norm.
     sparsity: str = "none"
     sparsity_weight: float = 0.0
     top_k: int = 0
     contractive: float = 0.0
-    penalty_warmup: int = 0  # training steps over which the penalty weights rise from 0 (a sparse code dies without)
+    penalty_warmup: int = 0  # training steps over which penalties ease in and a top-k code's k eases down (0: none)
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -142,7 +143,7 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, C, H, W) in [0, 1] -> codes (N, latent_dim)."""
-        return regularisers.shape_code(self._features(x), self.config.sparsity, self.config.top_k)
+        return regularisers.shape_code(self._features(x), self.config.sparsity, regularisers.current_k(self))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_dense(z).view(-1, *self.flat_shape)  # (N, C_last, h, w)

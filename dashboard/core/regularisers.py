@@ -23,8 +23,21 @@ def check(family: str, latent_dim: int, sparsity: str, sparsity_weight: float, t
         raise ValueError("A VAE takes no code penalty here: its KL term already regularises the code.")
 
 
+def current_k(model: torch.nn.Module) -> int:
+    """The number of units a top-k code keeps now: the config's top_k, eased down from the full code in training.
+
+    Makhzani & Frey (2014) start with a large k and lower it to the target over the first part of training, so that
+    every unit gets picked, and trained, before the competition starts; units never picked early would stay dead.
+    """
+    config = model.config
+    if config.sparsity != "topk" or not config.penalty_warmup or not model.training:
+        return config.top_k
+    share = min(1.0, getattr(model, "penalty_steps", 0) / config.penalty_warmup)
+    return round(config.latent_dim - (config.latent_dim - config.top_k) * share)
+
+
 def shape_code(code: torch.Tensor, sparsity: str, top_k: int) -> torch.Tensor:
-    """The code the decoder sees (N, k): unchanged, rectified (L1: zeros are exact), or its top_k largest entries.
+    """The code the decoder sees (N, k): unchanged, rectified (L1), or rectified with only its top_k largest kept.
 
     A rectified code makes "this unit is off" an exact zero, so counting active units needs no threshold.
     """
@@ -32,6 +45,8 @@ def shape_code(code: torch.Tensor, sparsity: str, top_k: int) -> torch.Tensor:
         return torch.relu(code)
     if sparsity == "topk":
         # Makhzani & Frey (2014): keep the k largest activations, zero the rest; gradients reach only the kept ones.
+        # Rectified first, so that an image may use fewer than k units when fewer than k are positive.
+        code = torch.relu(code)
         kept = code.topk(top_k, dim=1).indices  # (N, top_k)
         return torch.zeros_like(code).scatter(1, kept, code.gather(1, kept))
     return code
@@ -85,8 +100,9 @@ def warmup(model: torch.nn.Module) -> float:
     """The share of the penalty weights in force at this training step: rising from 0 to 1 over penalty_warmup steps.
 
     A strong L1 penalty from the first step silences every unit of a rectified code before the decoder has learned
-    to use any, and a silent unit gets no gradient to come back; easing it in avoids that. Counts the calls made
-    in training mode (one per optimiser step); in eval mode, or without a warm-up, the full weight applies.
+    to use any, and a silent unit gets no gradient to come back; easing it in avoids that (a top-k code eases its k
+    down over the same steps, see current_k). Counts the calls made in training mode (one per optimiser step); in
+    eval mode, or without a warm-up, the full weight applies.
     """
     steps = getattr(model.config, "penalty_warmup", 0)
     if not steps or not model.training:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dashboard.core import data, metrics, recipes, regularisers, zoo
+from dashboard.core import data, metrics, nets, recipes, regularisers, zoo
 
-SPARSE = recipes.REGULARISED_NAMES[0]  # "ae-64-sparse": a 64-unit code, L1 penalty, most units silent per image
+SPARSE = recipes.REGULARISED_NAMES[0]  # a wide k-sparse code: most of its units are silent for each image
 UNDERCOMPLETE = "ae-16"  # the usual bottleneck: 16 numbers, all of them used for every image
 DENOISING = "dae-16"  # the same size as ae-16, trained on corrupted inputs
-JACOBIAN_IMAGES = 64  # test images the Jacobian norms are measured on
-JACOBIAN_PROBES = 32  # random projections for the reconstruction's Jacobian (784 outputs: exact costs 784 passes)
+JACOBIAN_IMAGES = 32  # test images the Jacobian norms are measured on
+JACOBIAN_PROBES = 16  # random projections for the reconstruction's Jacobian (784 outputs: exact costs 784 passes)
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class SparseReport:
     """Both models on the whole test split: codes, units firing per image, and reconstruction errors."""
 
     dataset: str
-    sparse_codes: np.ndarray  # (N, 64) the sparse AE's codes; silent units are exactly 0
+    sparse_codes: np.ndarray  # (N, K) the sparse AE's codes; silent units are exactly 0
     dense_codes: np.ndarray  # (N, 16) ae-16's codes
     sparse_mse: np.ndarray  # (N,) per-image reconstruction error of the sparse AE
     dense_mse: np.ndarray  # (N,) same for ae-16
@@ -57,11 +57,16 @@ def shipped(dataset: str) -> bool:
     return True
 
 
+def config(dataset: str) -> nets.ModelConfig:
+    """The shipped sparse AE's network config (its code size, k, ...)."""
+    return zoo.frozen(SPARSE, dataset).config
+
+
 def report(dataset: str) -> SparseReport:
     """Encode and rebuild the test split with both models (frozen shipped copies)."""
     ds = data.load(dataset)
     sparse, dense = zoo.frozen(SPARSE, dataset), zoo.frozen(UNDERCOMPLETE, dataset)
-    sparse_codes = metrics.encode(sparse, ds.x_test)  # (N, 64)
+    sparse_codes = metrics.encode(sparse, ds.x_test)  # (N, K)
     dense_codes = metrics.encode(dense, ds.x_test)  # (N, 16)
     with torch.inference_mode():
         sparse_hat, dense_hat = sparse.decode(sparse_codes), dense.decode(dense_codes)
@@ -74,7 +79,7 @@ class OneImage:
     """One image through both models."""
 
     image: torch.Tensor  # (1, C, H, W)
-    sparse_code: np.ndarray  # (64,)
+    sparse_code: np.ndarray  # (K,)
     dense_code: np.ndarray  # (16,)
     sparse_hat: torch.Tensor  # (1, C, H, W)
     dense_hat: torch.Tensor

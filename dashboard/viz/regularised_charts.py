@@ -48,13 +48,13 @@ def loss_parts_spec(parts: dict[str, list[float]], title: str = "each part of th
 def code_bars_spec(code: np.ndarray, title: str, color: str, height: int = 170) -> dict:
     """A bar per code unit; silent units (exactly 0) show as gaps, so a sparse code looks sparse."""
     values = np.asarray(code, dtype=float).ravel()
+    axis = {"labelAngle": 0} | ({"values": list(range(16, len(values) + 1, 16))} if len(values) > 32 else {})
     return {
         "title": title, "height": height, "width": "container", "mark": {"type": "bar", "color": color},
         "data": {"values": [{"unit": i + 1, "value": float(v), "state": "fires" if v != 0 else "silent"}
                             for i, v in enumerate(values)]},
         "encoding": {
-            "x": {"field": "unit", "type": "ordinal", "title": "code unit",
-                  "axis": {"values": list(range(8, len(values) + 1, 8)) or [1], "labelAngle": 0}},
+            "x": {"field": "unit", "type": "ordinal", "title": "code unit", "axis": axis},
             "y": {"field": "value", "type": "quantitative", "title": "value"},
             "tooltip": [{"field": "unit"}, {"field": "value", "type": "quantitative", "format": ".3f"},
                         {"field": "state"}]}}
@@ -76,6 +76,21 @@ def firing_histogram_spec(counts: np.ndarray, latent_dim: int, chosen: int | Non
                        "mark": {"type": "rule", "strokeDash": [4, 3], "strokeWidth": 2},
                        "encoding": {"x": {"field": "units", "type": "quantitative"}}})
     return {"height": 190, "width": "container", "data": data, "layer": layers}
+
+
+def unit_usage_spec(codes: np.ndarray, height: int = 190) -> dict:
+    """A bar per code unit: the share of images (N, K codes) for which it fires, busiest first."""
+    usage = (np.asarray(codes) != 0).mean(axis=0)
+    order = np.argsort(-usage, kind="stable")
+    return {
+        "height": height, "width": "container", "mark": {"type": "bar", "color": SPARSE_COLOR},
+        "data": {"values": [{"rank": r + 1, "unit": int(i) + 1, "share": float(usage[i])}
+                            for r, i in enumerate(order)]},
+        "encoding": {
+            "x": {"field": "rank", "type": "ordinal", "title": "units, busiest first",
+                  "axis": {"values": list(range(16, len(order) + 1, 16)) or [1], "labelAngle": 0}},
+            "y": {"field": "share", "type": "quantitative", "title": "share of images", "axis": {"format": "%"}},
+            "tooltip": [{"field": "unit"}, {"field": "share", "type": "quantitative", "format": ".1%"}]}}
 
 
 def _segments(tails: np.ndarray, vectors: np.ndarray, scale: float) -> tuple[list, list]:

@@ -22,12 +22,13 @@ def test_sparse_code_beside_ae16_with_the_page_own_numbers():
     app = open_page("regularised", dataset="digits")
     assert_no_exception(app)
     found = sparse.report("digits")
-    assert metric(app, f"{sparse.SPARSE}: units firing") == f"{found.firing.mean():.1f} of 64"
+    width = found.sparse_codes.shape[1]
+    assert metric(app, f"{sparse.SPARSE}: units firing") == f"{found.firing.mean():.1f} of {width}"
     assert metric(app, f"{sparse.SPARSE} test MSE") == f"{found.sparse_mse.mean():.4f}"
     assert metric(app, f"{sparse.UNDERCOMPLETE} test MSE") == f"{found.dense_mse.mean():.4f}"
     titles = [spec.get("title") for spec in chart_specs(app)]
     firing = int(found.firing[0])
-    assert f"{sparse.SPARSE}: {firing} of 64 units fire" in titles
+    assert f"{sparse.SPARSE}: {firing} of {width} units fire" in titles
 
     before = texts(app)
     app.number_input(key="regularised_image").set_value(7).run()

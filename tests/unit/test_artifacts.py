@@ -93,9 +93,9 @@ def test_results_are_shipped_for_every_offline_dataset():
 
 
 def test_models_folder_stays_within_its_budget():
-    # Issue 15: ship precomputed results and detectors only while models/ stays at most 30 MB.
+    # Issue 15 set 30 MB for the precomputed results and detectors; issue 25's new models raise it to 40 MB.
     size = sum(p.stat().st_size for p in artifacts.paths.MODELS_DIR.rglob("*") if p.is_file())
-    assert size <= 30 * 2**20, f"models/ is {size / 2**20:.1f} MB"
+    assert size <= 40 * 2**20, f"models/ is {size / 2**20:.1f} MB"
 
 
 def test_recording_writes_what_is_asked_for_and_not_what_it_uses(tmp_path):

@@ -118,4 +118,4 @@ def test_shipped_snapshots_load_and_end_where_their_run_ended(dataset, name):
 
 def test_models_folder_stays_small():
     total = sum(p.stat().st_size for p in paths.MODELS_DIR.rglob("*") if p.is_file())
-    assert total < 30e6
+    assert total < 40e6  # issue 25
