@@ -11,7 +11,7 @@ from tests.harness.inputs import digit_png
 
 
 def chart_specs(app) -> list[dict]:
-    return [json.loads(element.proto.spec) for element in app.get("arrow_vega_lite_chart")]
+    return [json.loads(element.proto.spec) for element in app.get("vega_lite_chart")]
 
 
 def metric(app, start: str) -> str:
@@ -45,7 +45,7 @@ def test_own_digit_goes_through_both_models_and_bad_files_are_refused():
     assert_no_exception(app)
     assert "until your image is ready" in texts(app)
     app.button_group(key="regularised_own_source").set_value("Upload").run()
-    app.file_uploader(key="regularised_own_upload").upload("notes.txt", b"hello", "image/png").run()
+    app.file_uploader(key="regularised_own_upload").upload("broken.png", b"not a picture", "image/png").run()
     assert app.error
     assert_no_exception(app)
     app.file_uploader(key="regularised_own_upload").upload("seven.png", digit_png(), "image/png").run()
