@@ -19,7 +19,7 @@ SHAPE_LABELS = {"circle": "Circle", "spiral": "Spiral"}
 
 
 def _image_scale() -> int:
-    return 5 if ds.image_shape[1] > 16 else 16
+    return 6 if ds.image_shape[1] > 16 else 20
 
 
 @st.fragment
@@ -35,12 +35,13 @@ def sparse_section() -> None:
         f"(Makhzani & Frey, 2014): for each image only its **{config.top_k} largest units** pass to the decoder and "
         f"the rest are set to zero. `{sparse.UNDERCOMPLETE}` is the plain bottleneck: {k_dense} numbers, all used.")
     a, b, c, d = st.columns(4)
-    a.metric(f"{sparse.SPARSE}: units firing per image", f"{found.firing.mean():.1f} of {k_sparse}",
-             f"{100 * found.active_fraction:.1f}% on average", delta_color="off")
+    a.metric(f"{sparse.SPARSE}: units firing", f"{found.firing.mean():.1f} of {k_sparse}",
+             f"{100 * found.active_fraction:.1f}% per image on average", delta_color="off", delta_arrow="off",
+             help="Mean over the test images of the number of code units with a non-zero value.")
     b.metric(f"{sparse.UNDERCOMPLETE}: units in use", f"{k_dense} of {k_dense}", "every unit, every image",
-             delta_color="off")
+             delta_color="off", delta_arrow="off")
     c.metric(f"{sparse.SPARSE} test MSE", f"{found.sparse_mse.mean():.4f}",
-             f"{found.mse_ratio:.2f}× {sparse.UNDERCOMPLETE}'s", delta_color="off")
+             f"{found.mse_ratio:.2f}× {sparse.UNDERCOMPLETE}'s", delta_color="off", delta_arrow="off")
     d.metric(f"{sparse.UNDERCOMPLETE} test MSE", f"{found.dense_mse.mean():.4f}")
     st.caption(f"Over the {len(found.firing):,} test images of {dataset_name}. A unit *fires* when its value is "
                f"not zero. The code is rectified before the {config.top_k} largest are kept, so an image with fewer "
@@ -65,19 +66,16 @@ def sparse_section() -> None:
             label = f"test #{index}, class {ds.classes[int(ds.y_test[index])]}"
     sparse_error, dense_error = one.errors()
     with shown:
-        pictures = st.columns(3)
-        scale = _image_scale()
-        pictures[0].image(plots.to_pixels(one.image[0], scale), caption=f"input ({label})", output_format="PNG")
-        pictures[1].image(plots.to_pixels(one.dense_hat[0], scale), output_format="PNG",
-                          caption=f"{sparse.UNDERCOMPLETE}: MSE {dense_error:.4f}")
-        pictures[2].image(plots.to_pixels(one.sparse_hat[0], scale), output_format="PNG",
-                          caption=f"{sparse.SPARSE}: MSE {sparse_error:.4f}")
+        st.image(plots.grid_png([[one.image[0], one.dense_hat[0], one.sparse_hat[0]]], scale=_image_scale(),
+                                column_labels=["input", sparse.UNDERCOMPLETE, sparse.SPARSE]),
+                 caption=f"{label}. Reconstruction MSE: {sparse.UNDERCOMPLETE} {dense_error:.4f}, "
+                         f"{sparse.SPARSE} {sparse_error:.4f}.", output_format="PNG")
         st.vega_lite_chart(charts.code_bars_spec(
             one.sparse_code, f"{sparse.SPARSE}: {one.firing} of {k_sparse} units fire", charts.SPARSE_COLOR),
             width="stretch")
         st.vega_lite_chart(charts.code_bars_spec(
             one.dense_code, f"{sparse.UNDERCOMPLETE}: all {k_dense} units carry a value",
-            plots.METHOD_COLORS["AE"], height=130), width="stretch")
+            plots.METHOD_COLORS["AE"], height=150), width="stretch")
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**How many units fire, image by image**")
@@ -120,9 +118,8 @@ def field_section() -> None:
               help="Mean cosine between the DAE's arrow and σ²·∇log p(x), over grid points within 2σ of the curve; "
                    "1 means the same direction everywhere.")
     m3.metric("Agreement over the whole grid", f"{found.agreement():.2f}")
-    st.caption(f"{len(found.data)} training points, {toy.STEPS} training steps ({seconds:.1f} s when this server "
-               f"first trained it). Each arrow starts at a grid point x and shows r(x) − x, the step the DAE takes "
-               "from x.")
+    st.caption(f"{len(found.data)} training points, {toy.STEPS} training steps, trained in {seconds:.1f} s on this "
+               "server. Each arrow starts at a grid point x and shows r(x) − x, the step the DAE takes from x.")
 
 
 st.header("1 · A wide code that is mostly silent")

@@ -12,7 +12,7 @@ PART_LABELS = {"recon": "reconstruction", "kl": "KL", "sparsity": "sparsity pena
                "contractive": "contractive penalty", "loss": "total"}
 SPARSE_COLOR = "#E45756"  # the sparse AE's colour beside METHOD_COLORS["AE"], the undercomplete ae-16
 IDEAL_COLOR = "#9D755D"
-ARROW_HEAD = 0.3  # barb length as a share of the arrow's length
+ARROW_HEAD = 0.35  # barb length as a share of the arrow's length
 ARROW_SPREAD = 0.45  # barb angle in radians
 
 
@@ -93,12 +93,12 @@ def unit_usage_spec(codes: np.ndarray, height: int = 190) -> dict:
             "tooltip": [{"field": "unit"}, {"field": "share", "type": "quantitative", "format": ".1%"}]}}
 
 
-def _segments(tails: np.ndarray, vectors: np.ndarray, scale: float) -> tuple[list, list]:
+def _segments(tails: np.ndarray, vectors: np.ndarray) -> tuple[list, list]:
     """x and y lists of line pieces (None-separated) drawing an arrow with two barbs per tail."""
     xs: list = []
     ys: list = []
-    heads = tails + scale * vectors
-    for (x0, y0), (x1, y1), (dx, dy) in zip(tails, heads, scale * vectors):
+    for (x0, y0), (dx, dy) in zip(tails, vectors):
+        x1, y1 = x0 + dx, y0 + dy
         xs += [x0, x1, None]
         ys += [y0, y1, None]
         for turn in (ARROW_SPREAD, -ARROW_SPREAD):
@@ -109,24 +109,29 @@ def _segments(tails: np.ndarray, vectors: np.ndarray, scale: float) -> tuple[lis
     return xs, ys
 
 
+def capped(vectors: np.ndarray, longest: float) -> np.ndarray:
+    """Vectors (G, 2) shortened, where longer than `longest`, to that length; the rest stay to scale."""
+    lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors * np.minimum(1.0, longest / np.maximum(lengths, 1e-12))
+
+
 def vector_field_figure(data: np.ndarray, tails: np.ndarray, arrows: np.ndarray, ideal: np.ndarray | None = None,
                         extent: float = 1.4, height: int = 520) -> go.Figure:
     """The toy data as dots and the DAE's arrows r(x) - x on a grid (optionally the ideal arrows beside them).
 
-    Arrows are drawn to scale (an arrow is as long as the step r(x) - x), except that the longest are shortened to
-    one grid spacing, so that far-off arrows do not cross the whole picture.
+    Arrows are drawn to scale (an arrow is as long as the step r(x) - x), except that those longer than 0.9 of a
+    grid step are shortened to it, so that far-off arrows do not cross the picture and hide the short ones.
     """
     spacing = 2 * extent / max(int(round(np.sqrt(len(tails)))) - 1, 1)
-    longest = float(np.linalg.norm(arrows, axis=1).max(initial=0.0))
-    scale = min(1.0, spacing / longest) if longest > 0 else 1.0
+    cap = 0.9 * spacing
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=data[:, 0], y=data[:, 1], mode="markers", name="training data",
                                marker={"size": 4, "color": CLASS_COLORS[1], "opacity": 0.55}, hoverinfo="skip"))
     if ideal is not None:
-        xs, ys = _segments(tails, ideal, scale)
+        xs, ys = _segments(tails, capped(ideal, cap))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="ideal: σ²·∇log p(x)", hoverinfo="skip",
                                  line={"color": IDEAL_COLOR, "width": 1.2, "dash": "dot"}))
-    xs, ys = _segments(tails, arrows, scale)
+    xs, ys = _segments(tails, capped(arrows, cap))
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="DAE: r(x) − x", hoverinfo="skip",
                              line={"color": METHOD_COLORS["DAE"], "width": 1.6}))
     pad = 0.05 * extent
@@ -136,7 +141,8 @@ def vector_field_figure(data: np.ndarray, tails: np.ndarray, arrows: np.ndarray,
                       yaxis={"range": [-extent - pad, extent + pad], "zeroline": False, "title": None,
                              "scaleanchor": "x", "scaleratio": 1},
                       dragmode=False)
-    if scale < 1.0:
-        fig.add_annotation(text=f"arrows drawn at {scale:.2f}× their length", showarrow=False, xref="paper",
-                           yref="paper", x=1, y=0, xanchor="right", yanchor="bottom", font={"size": 11})
+    if (np.linalg.norm(arrows, axis=1) > cap).any():
+        fig.add_annotation(text="arrows longer than a grid step are drawn shortened", showarrow=False,
+                           xref="paper", yref="paper", x=1, y=0, xanchor="right", yanchor="bottom",
+                           font={"size": 11})
     return fig

@@ -221,7 +221,9 @@ def test_vector_field_figure_draws_arrows_and_data():
     found = toy.Field("circle", 0.1, np.zeros((3, 2)), toy.grid(3), np.full((9, 2), 5.0), np.zeros((9, 2)), [1.0])
     figure = regularised_charts.vector_field_figure(found.data, found.grid, found.arrows, found.ideal)
     assert [t.name for t in figure.data][0] == "training data" and len(figure.data) == 3
-    assert "their length" in figure.layout.annotations[0].text  # 5-unit arrows are drawn shorter, and it says so
+    assert "shortened" in figure.layout.annotations[0].text  # 5-unit arrows are drawn shorter, and it says so
+    drawn = regularised_charts.capped(np.array([[3.0, 4.0], [0.3, 0.4]]), 1.0)
+    assert np.allclose(drawn, [[0.6, 0.8], [0.3, 0.4]])  # only the long one shrinks, direction kept
 
 
 def test_quiz_and_glossary_files_hold_new_entries():
