@@ -12,7 +12,8 @@ from . import Row, section
 MAX_ACTIVE = 0.10  # issue 25: on average at most 10% of the sparse code's units fire per image
 MAX_MSE_RATIO = 1.5  # issue 25: reconstruction MSE within 1.5x that of ae-16
 MAX_TRAIN_S = 300.0  # every shipped model trains in at most 5 minutes
-MIN_TOWARDS = 0.9  # arrows within 2 sigma of the curve that point towards it
+MIN_TOWARDS = 0.9  # arrows near the curve that point towards it, at the small noise levels the theory speaks of
+SMALL_NOISE = 0.2  # up to here; at larger sigma the blurred density may peak across a loop, so only agreement counts
 TOY_TRAIN_TARGET_S = 1.0  # a toy DAE trains live when a visitor picks a setting
 FIRST_VISIT_TARGET_S = 2.0
 RERUN_TARGET_MS = 1000.0
@@ -51,18 +52,21 @@ def toy_dae(quick: bool) -> list[Row]:
     levels = (toy.DEFAULT_NOISE,) if quick else toy.NOISE_LEVELS
     for shape in toy.SHAPES:
         for noise in levels:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             found = toy.field(shape, noise)
-            seconds = time.perf_counter() - start
-            towards = found.towards_curve(2 * noise)
-            rows.append(Row(name, f"{shape}, sigma {noise:g}: arrows within 2 sigma pointing to the curve", towards,
-                            "", f">= {MIN_TOWARDS:g}", towards >= MIN_TOWARDS,
-                            f"cosine with sigma^2 grad log p: {found.agreement(2 * noise):.2f} near, "
-                            f"{found.agreement():.2f} on the whole grid; trained and read in {seconds:.2f} s"))
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            near = toy.near(noise)
+            towards = found.towards_curve(near)
+            small = noise <= SMALL_NOISE
+            rows.append(Row(name, f"{shape}, sigma {noise:g}: arrows near the curve pointing to it", towards,
+                            "", f">= {MIN_TOWARDS:g}" if small else "", towards >= MIN_TOWARDS if small else None,
+                            f"grid points within {near:g}; cosine with sigma^2 grad log p: {found.agreement(near):.2f} "
+                            f"there, {found.agreement():.2f} on the whole grid; {seconds:.2f} s ({cpu:.2f} s CPU)"))
             if (shape, noise) == (toy.DEFAULT_SHAPE, toy.DEFAULT_NOISE):
                 rows.append(Row(name, "default toy DAE: training and arrows", seconds, "s",
                                 f"<= {TOY_TRAIN_TARGET_S:g}", seconds <= TOY_TRAIN_TARGET_S,
-                                f"{toy.STEPS} full-batch steps on {len(found.data)} points, this process's threads"))
+                                f"{toy.STEPS} full-batch steps on {len(found.data)} points; {cpu:.2f} s of CPU "
+                                "(wall time grows on a shared machine)"))
     return rows
 
 

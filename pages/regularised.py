@@ -107,16 +107,17 @@ def field_section() -> None:
     ideal = c.toggle("Show the ideal arrows", key="regularised_ideal",
                      help="σ²·∇log p(x) of the data blurred by the same noise: what a perfect DAE would draw.")
     found, seconds = cached.field(shape, float(noise))
-    near = 2 * float(noise)
+    near = toy.near(float(noise))
     figure = charts.vector_field_figure(found.data, found.grid, found.arrows, found.ideal if ideal else None,
                                         toy.EXTENT)
     st.plotly_chart(figure, width="stretch", key="regularised_field", config={"displayModeBar": False})
     m1, m2, m3 = st.columns(3)
     m1.metric("Arrows pointing to the curve", f"{100 * found.towards_curve(near):.0f}%",
-              help=f"Grid points within {near:.2f} (2σ) of the curve whose arrow has a component towards it.")
+              help=f"Grid points within {near:.2f} of the curve (2σ, at most 0.25) whose arrow has a component "
+                   "towards it.")
     m2.metric("Agreement with the ideal arrows", f"{found.agreement(near):.2f}",
-              help="Mean cosine between the DAE's arrow and σ²·∇log p(x), over grid points within 2σ of the curve; "
-                   "1 means the same direction everywhere.")
+              help=f"Mean cosine between the DAE's arrow and σ²·∇log p(x), over grid points within {near:.2f} of the "
+                   "curve; 1 means the same direction everywhere.")
     m3.metric("Agreement over the whole grid", f"{found.agreement():.2f}")
     st.caption(f"{len(found.data)} training points, {toy.STEPS} training steps, trained in {seconds:.1f} s on this "
                "server. Each arrow starts at a grid point x and shows r(x) − x, the step the DAE takes from x.")

@@ -41,6 +41,15 @@ def points(shape: str, n: int = N_POINTS, seed: int = SEED) -> np.ndarray:
     return (chosen + rng.normal(0.0, CURVE_JITTER, chosen.shape)).astype(np.float32)
 
 
+def near(noise: float) -> float:
+    """How close to the curve a grid point must be to count as near it: 2 sigma, at most 0.25.
+
+    Farther out, at a large sigma, the blurred density can peak on the far side of a loop, so "towards the nearest
+    curve point" stops being the right direction even for a perfect denoiser.
+    """
+    return min(2 * noise, 0.25)
+
+
 def distance_to_curve(xy: np.ndarray, shape: str) -> tuple[np.ndarray, np.ndarray]:
     """For points (N, 2): the distance to the nearest curve point (N,) and the unit vector towards it (N, 2)."""
     exact = curve(shape, 4000)

@@ -161,10 +161,10 @@ def test_toy_data_sit_on_the_curve_and_repeat_with_the_seed():
 def test_toy_dae_arrows_point_back_to_the_curve_near_it(shape):
     noise = 0.1
     found = toy.field(shape, noise)
-    assert found.towards_curve(2 * noise) >= 0.9  # grid points within 2 sigma of the curve
-    assert found.agreement(2 * noise) >= 0.8  # and they agree with sigma^2 grad log p there
+    assert found.towards_curve(toy.near(noise)) >= 0.9  # grid points within 2 sigma of the curve
+    assert found.agreement(toy.near(noise)) >= 0.8  # and they agree with sigma^2 grad log p there
     distance, towards = toy.distance_to_curve(found.grid, shape)
-    outside = (distance > 0.05) & (distance <= 2 * noise)
+    outside = (distance > 0.05) & (distance <= toy.near(noise))
     steps = (found.arrows[outside] * towards[outside]).sum(axis=1)  # how far each arrow moves towards the curve
     assert np.median(steps / distance[outside]) > 0.3
 
