@@ -154,7 +154,9 @@ st.markdown(
     "A contractive autoencoder (Rifai et al., 2011) adds the squared Frobenius norm of the encoder's Jacobian, "
     "‖∂z/∂x‖², to the loss: moving the input a little should barely move the code, except along the directions "
     "the data vary in, which the reconstruction term defends. Training estimates that norm cheaply from a few "
-    "random projections per batch; the table below measures it on the shipped models.")
+    "random projections per batch; the table below measures it on the shipped models. The norm depends on the "
+    "code's scale, so an encoder can also lower it by shrinking every code while the decoder scales back up; "
+    "Rifai et al. tie the decoder's weights to the encoder's, which rules that out.")
 if st.toggle("Measure it on the shipped models", key="regularised_measure",
              help="Exact encoder Jacobians and estimated reconstruction Jacobians, once per server."):
     measured = cached.contraction(dataset_name)
