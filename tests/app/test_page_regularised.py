@@ -65,7 +65,8 @@ def test_vector_field_controls_and_the_contractive_measure():
     assert_no_exception(app)
     figure = app.get("plotly_chart")[0].proto.spec
     assert "ideal" in figure and "r(x)" in figure
-    assert float(metric(app, "Arrows pointing").rstrip("%")) >= 90
+    # At sigma 0.3 the blurred density, not the nearest curve point, sets the direction: agreement is what counts
+    assert float(metric(app, "Agreement with the ideal")) >= 0.9
 
     app.toggle(key="regularised_measure").set_value(True).run()
     assert_no_exception(app)
