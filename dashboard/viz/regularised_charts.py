@@ -11,7 +11,7 @@ from dashboard.viz.plots import CLASS_COLORS, METHOD_COLORS
 PART_LABELS = {"recon": "reconstruction", "kl": "KL", "sparsity": "sparsity penalty",
                "contractive": "contractive penalty", "loss": "total"}
 SPARSE_COLOR = "#E45756"  # the sparse AE's colour beside METHOD_COLORS["AE"], the undercomplete ae-16
-IDEAL_COLOR = "#9D755D"
+IDEAL_COLOR = "#B279A2"
 ARROW_HEAD = 0.35  # barb length as a share of the arrow's length
 ARROW_SPREAD = 0.45  # barb angle in radians
 
@@ -127,13 +127,13 @@ def vector_field_figure(data: np.ndarray, tails: np.ndarray, arrows: np.ndarray,
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=data[:, 0], y=data[:, 1], mode="markers", name="training data",
                                marker={"size": 4, "color": CLASS_COLORS[1], "opacity": 0.55}, hoverinfo="skip"))
-    if ideal is not None:
-        xs, ys = _segments(tails, capped(ideal, cap))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="ideal: σ²·∇log p(x)", hoverinfo="skip",
-                                 line={"color": IDEAL_COLOR, "width": 1.2, "dash": "dot"}))
     xs, ys = _segments(tails, capped(arrows, cap))
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="DAE: r(x) − x", hoverinfo="skip",
                              line={"color": METHOD_COLORS["DAE"], "width": 1.6}))
+    if ideal is not None:  # drawn last, dotted, so that it shows where it lies on top of the DAE's arrows
+        xs, ys = _segments(tails, capped(ideal, cap))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="ideal: σ²·∇log p(x)", hoverinfo="skip",
+                                 line={"color": IDEAL_COLOR, "width": 1.4, "dash": "dot"}))
     pad = 0.05 * extent
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},

@@ -220,7 +220,7 @@ def test_loss_parts_chart_has_one_panel_per_part():
 def test_vector_field_figure_draws_arrows_and_data():
     found = toy.Field("circle", 0.1, np.zeros((3, 2)), toy.grid(3), np.full((9, 2), 5.0), np.zeros((9, 2)), [1.0])
     figure = regularised_charts.vector_field_figure(found.data, found.grid, found.arrows, found.ideal)
-    assert [t.name for t in figure.data][0] == "training data" and len(figure.data) == 3
+    assert [t.name for t in figure.data] == ["training data", "DAE: r(x) − x", "ideal: σ²·∇log p(x)"]
     assert "shortened" in figure.layout.annotations[0].text  # 5-unit arrows are drawn shorter, and it says so
     drawn = regularised_charts.capped(np.array([[3.0, 4.0], [0.3, 0.4]]), 1.0)
     assert np.allclose(drawn, [[0.6, 0.8], [0.3, 0.4]])  # only the long one shrinks, direction kept
