@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dashboard.core import corrupt, data, sae
+from dashboard.core import corrupt, data, regularisers, sae
 
 Parts = dict[str, torch.Tensor]  # named pieces of a loss, detached, for logging
 RECON_LOSSES = ("bce", "mse")
@@ -54,6 +54,14 @@ class ModelConfig(CardConfig):
     refine: int = 0  # stride-1 3x3 convs after the decoder's last upsampling, at full resolution (0: none)
     refine_channels: int = 16  # width of those convs
     batch_norm: bool = False  # batch normalisation after every hidden conv: faster, steadier training
+    # Code regularisers (AE and DAE; core/regularisers.py). "l1": a rectified code plus sparsity_weight * sum |z_i|;
+    # "topk": a rectified code of which only the top_k largest units pass. contractive: the weight of the encoder's
+    # squared Jacobian norm.
+    sparsity: str = "none"
+    sparsity_weight: float = 0.0
+    top_k: int = 0
+    contractive: float = 0.0
+    penalty_warmup: int = 0  # training steps over which penalties ease in and a top-k code's k eases down (0: none)
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -62,6 +70,8 @@ class ModelConfig(CardConfig):
             raise ValueError("latent_dim must be at least 1.")
         if self.recon_loss not in RECON_LOSSES:
             raise ValueError(f"Unknown recon_loss {self.recon_loss!r}; expected one of {RECON_LOSSES}.")
+        regularisers.check(self.family, self.latent_dim, self.sparsity, self.sparsity_weight, self.top_k,
+                           self.contractive, self.penalty_warmup)
         super().__post_init__()
 
 
@@ -137,7 +147,7 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, C, H, W) in [0, 1] -> codes (N, latent_dim)."""
-        return self._features(x)
+        return regularisers.shape_code(self._features(x), self.config.sparsity, regularisers.current_k(self))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_dense(z).view(-1, *self.flat_shape)  # (N, C_last, h, w)
@@ -163,10 +173,16 @@ class Autoencoder(nn.Module):
         return F.binary_cross_entropy_with_logits(logits, target)
 
     def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[torch.Tensor, Parts]:
-        """Mean per-pixel reconstruction error (config.recon_loss) of x's reconstruction against target (default x)."""
+        """Mean per-pixel reconstruction error (config.recon_loss) against target (default x), plus any code penalty."""
         target = x if target is None else target
-        recon = self.recon_error(self.decode_logits(self.encode(x)), target)
-        return recon, {"loss": recon.detach(), "recon": recon.detach()}
+        if self.config.contractive > 0:
+            x = x.detach().requires_grad_(True)  # the contractive penalty differentiates the code by the input
+        code = self.encode(x)
+        recon = self.recon_error(self.decode_logits(code), target)
+        penalties = regularisers.penalties(self.config, x, code, self.decoder_dense[0].weight,
+                                           regularisers.warmup(self))  # each its own part, logged apart
+        total = recon + sum(penalties.values()) if penalties else recon
+        return total, {"loss": total.detach(), "recon": recon.detach(), **{k: v.detach() for k, v in penalties.items()}}
 
     def trace(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         """Activations at every stage of the hourglass, input to output, for teaching plots."""

@@ -40,6 +40,8 @@ class TrainResult:
 
     model: nets.Network
     history: list[float] = field(default_factory=list)  # mean train loss per finished epoch
+    # Mean of each named loss part per finished epoch, e.g. {"loss": [...], "recon": [...], "kl": [...]}
+    parts: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
     device: str = "cpu"
     epochs_done: int = 0
@@ -121,19 +123,24 @@ def train(model_config: nets.NetworkConfig, x_train: torch.Tensor, config: Train
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=generator, device=device)
         running = torch.zeros((), device=device)
+        part_sums: dict[str, torch.Tensor] = {}
         for step in range(steps_per_epoch):
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
             images = x_all[index]  # (B, C, H, W)
             if config.shift:
                 images = random_shift(images, config.shift, generator)
             inputs, target = model.training_pair(images, None if y_all is None else y_all[index], generator)
-            loss, _ = model.loss(inputs, target)
+            loss, parts = model.loss(inputs, target)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
             running += loss.detach() * len(images)
+            for key, value in parts.items():
+                part_sums[key] = part_sums.get(key, 0.0) + value * len(images)
         result.history.append(float(running) / n)  # one sync per epoch, not per step
+        for key, value in part_sums.items():
+            result.parts.setdefault(key, []).append(float(value) / n)
         result.epochs_done = epoch + 1
         _look(model, on_epoch, epoch + 1, result.history[-1])
         if progress:
