@@ -101,12 +101,11 @@ def sample_grids() -> None:
                                      help="The same seed gives the same samples; share the link to show them."))
     seed_box.button("🎲 New samples", key="sampling_reseed", on_click=next_seed, args=(seed_key,))
 
-    scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
-    reports = cached.scores(dataset_name, k, components, scored_t)
-    blind = reports.get(samplers.SETUPS[0].label)
     # Fixed-width cells in a wrapping row: five across at 1280 px, three and two beside an open sidebar, two on a
-    # phone, and never narrower than their metric.
+    # phone, and never narrower than their metric. The grids go out first and their scores after them: a code
+    # size the server has not scored yet takes seconds of classifying samples, and the new grids need none of it.
     row = st.container(horizontal=True, gap="small")
+    slots = {}
     for setup in samplers.SETUPS:
         with row.container(width=SAMPLER_WIDTH):
             family, sampler = setup.label.split(" + ", 1)
@@ -115,17 +114,23 @@ def sample_grids() -> None:
             st.image(png, width="stretch", output_format="PNG")
             st.caption(DESCRIPTIONS[setup.label].format(
                 gaussians=f"{components} Gaussian{'s' if components != 1 else ''}"))
-            report = reports.get(setup.label)
-            if report is not None:
-                closer = "the baseline" if setup is samplers.SETUPS[0] else \
-                    f"{blind.frechet / report.frechet:.1f}x closer"  # short: the cell leaves little room
-                st.metric(f"FID-like at t = {scored_t}", f"{report.frechet:.1f}", closer, delta_color="off",
-                          delta_arrow="off", help="Lower is better: how far the samples' features are from real "
-                          "test images' (details in section 2). 'x closer' compares with AE + N(0, I).")
+            slots[setup.label] = st.empty()
             # A callable: the file is handed over only when clicked, not registered with every new grid.
             st.download_button("⬇️ PNG", lambda png=png: png,
                                file_name=f"{dataset_name}_{setup.model_name(k)}_{setup.kind}_t{temperature}_seed{seed}.png",
                                mime="image/png", key=f"sampling_png_{setup.kind}_{setup.family}")
+    scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
+    reports = cached.scores(dataset_name, k, components, scored_t)
+    blind = reports.get(samplers.SETUPS[0].label)
+    for setup in samplers.SETUPS:
+        report = reports.get(setup.label)
+        if report is not None:
+            closer = "the baseline" if setup is samplers.SETUPS[0] else \
+                f"{blind.frechet / report.frechet:.1f}x closer"  # short: the cell leaves little room
+            slots[setup.label].metric(f"FID-like at t = {scored_t}", f"{report.frechet:.1f}", closer,
+                                      delta_color="off", delta_arrow="off",
+                                      help="Lower is better: how far the samples' features are from real test "
+                                           "images' (details in section 2). 'x closer' compares with AE + N(0, I).")
     ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
 
 
