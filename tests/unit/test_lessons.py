@@ -159,7 +159,7 @@ LESSONS_WITH_PAPERS = ("overview", "latent-space", "compression", "denoising", "
 PAPERS = {
     "Hinton and Salakhutdinov": {"2006"}, "Goodfellow, Bengio and Courville": {"2016"},
     "Kingma and Welling": {"2014"}, "Hoffman and Johnson": {"2016"}, "Ballé": {"2018"},
-    "Vincent, Larochelle": {"2008"}, "Vincent et al.": {"2008", "2010"}, "Chadebec": {"2022"},
+    "Vincent, Larochelle": {"2008", "2010"}, "Vincent et al.": {"2008", "2010"}, "Chadebec": {"2022"},
     "Ghosh, Sajjadi": {"2020"}, "Heusel": {"2017"}, "Bengio, Courville and Vincent": {"2013"},
     "Zhou, Bousquet": {"2004"}, "Kingma, Rezende": {"2014"}, "Sakurada and Yairi": {"2014"},
     "Bergmann": {"2019"}, "Wang, Bovik": {"2004"}, "Fawcett": {"2006"}, "van der Maaten and Hinton": {"2008"},
