@@ -216,6 +216,7 @@ CONTROLS = [
     Control("latent-space", "3D view z1", _slider("z1", "R")),
     Control("latent-space", "direction 1", _slider("Direction 1", "R")),
     Control("latent-space", "code size view", _choice("Code size", ("3 numbers", "2 numbers"))),
+    Control("regularised", "training noise σ", _slider("Training noise σ")),
     Control("interpretability", "mostly about", _selectbox("Mostly about", ("3", "7"))),
     Control("interpretability", "steer: set it to", _slider("Set it to", "R")),
     Control("models", "model card", _selectbox("Model card", ("ae-8", "ae-16"))),
