@@ -26,6 +26,7 @@ DESCRIPTIONS = {
     "AE + Gaussian mixture": "z from a mix of {gaussians} fitted to the AE's codes: follows their clusters.",
     "VAE + N(0, I) prior": "z from N(0, I), the prior the VAE was trained to fill.",
     "VAE + Gaussian mixture": "z from a mix of {gaussians} fitted to the VAE's own codes: where they really went.",
+    "AE + latent diffusion": "z walked from noise by a flow model trained on the AE's codes (Latent diffusion page).",
 }
 
 shipped = zoo.names(dataset_name)
@@ -96,6 +97,9 @@ def sample_grids() -> None:
     for column, setup in zip(st.columns(len(samplers.SETUPS), gap="small"), samplers.SETUPS):
         with column:
             st.markdown(f"**{setup.label}**")
+            if not setup.available(dataset_name, k):
+                st.caption(f"Not shipped at k = {k}: its flow models learn the 2- and 16-number codes only.")
+                continue
             png = cached.grid_png(dataset_name, setup.label, k, components, seed, temperature)
             st.image(png, width="stretch", output_format="PNG")
             st.caption(DESCRIPTIONS[setup.label].format(

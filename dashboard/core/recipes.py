@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dashboard.core import checkpoints, data, metrics, nets, train
+from dashboard.core import checkpoints, data, generator_recipes, metrics, nets, train
 
 CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
 # Every autoencoder that ships for each offline dataset. dae-64 is the Denoising page's default.
@@ -17,7 +17,7 @@ CORE_ZOO = ("ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-8",
 AUTOENCODER_NAMES = (*CORE_ZOO, "dae-64")
 # Models whose training is recorded for the Latent space page: a fixed image set's codes after every epoch.
 SNAPSHOT_NAMES = ("ae-2", "vae-2", "ae-3", "vae-3")
-SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER)
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER, *generator_recipes.NAMES)  # generators last: they read the AEs
 SHIPPED_DATASETS = data.OFFLINE_DATASETS
 NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
 
@@ -87,6 +87,8 @@ def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
     if name == CLASSIFIER:
         network: nets.NetworkConfig = nets.default_classifier_config(ds.image_shape, len(ds.classes))
         training = CLASSIFIER_TRAINING[small]
+    elif name in generator_recipes.NAMES:
+        network, training = generator_recipes.network(name, ds), generator_recipes.training(small)
     else:
         family, latent = parse_name(name)
         net_overrides, train_overrides = AUTOENCODER_OVERRIDES.get((name, small), ({}, {}))
@@ -118,7 +120,7 @@ def _classifier_metrics(model: nets.ReferenceClassifier, ds: data.Dataset) -> di
 
 # What a card reports, by network family: reconstruction against PCA, or test accuracy.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
-          nets.ReferenceClassifier.family: _classifier_metrics}
+          nets.ReferenceClassifier.family: _classifier_metrics, "latent-flow": generator_recipes.scores}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
@@ -132,11 +134,16 @@ def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tenso
     ds = data.load(plan.dataset)
     if x_train is None:
         x_train, y_train = ds.x_train, ds.y_train
+    table_data, flow = x_train is ds.x_train, plan.network.family == "latent-flow"
+    if flow and table_data:  # a generator's data are its base model's codes, not images
+        x_train, y_train = generator_recipes.training_data(plan.network, ds)
     result = train.train(plan.network, x_train, plan.training, progress=progress, should_stop=should_stop,
                          y_train=y_train, on_epoch=on_epoch)
+    if flow:
+        generator_recipes.finish(result.model, ds)
     payload = checkpoints.to_bytes(result.model)
     scores = SCORES[plan.network.family](result.model, ds)
-    from_table = x_train is ds.x_train and plan == recipe(plan.name, plan.dataset, device=plan.training.device)
+    from_table = table_data and plan == recipe(plan.name, plan.dataset, device=plan.training.device)
     card = {
         "card_version": checkpoints.CARD_VERSION,
         "name": plan.name,

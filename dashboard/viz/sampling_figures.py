@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # lightest for the blind guess.
 SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "AE + Gaussian mixture":
                 plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"],
-                "VAE + Gaussian mixture": "#B35806"}
+                "VAE + Gaussian mixture": "#B35806", "AE + latent diffusion": "#2E4E8F"}
 SAMPLE_NEAR_COLOR = "#111111"
 SAMPLE_HOLE_COLOR = "#E45756"
 TOOLBAR_STRIP = 34  # px of top margin where plotly's toolbar sits, clear of the data and the legend

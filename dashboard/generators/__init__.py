@@ -1,0 +1,1 @@
+"""Today's generators: flow matching (latent diffusion) over a shipped autoencoder's codes."""
