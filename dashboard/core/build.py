@@ -22,7 +22,8 @@ def row(card: dict) -> str:
     mse, pca, accuracy = scores.get("test_mse"), scores.get("pca_mse"), scores.get("test_accuracy")
     cells = [card["name"], str(card["epochs"]), f"{card['train_seconds']:.1f}", card["device"],
              f"{mse:.5f}" if mse is not None else "", f"{pca:.5f}" if pca is not None else "",
-             f"{mse / pca:.2f}" if mse is not None and pca > 1e-9 else "",  # PCA with every component is exact
+             # PCA with every component is exact; generators have no PCA yardstick
+             f"{mse / pca:.2f}" if mse is not None and pca is not None and pca > 1e-9 else "",
              f"{accuracy:.4f}" if accuracy is not None else ""]
     return "| " + " | ".join(cells) + " |"
 

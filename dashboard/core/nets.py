@@ -354,9 +354,9 @@ def default_classifier_config(image_shape: tuple[int, int, int], n_classes: int 
     return ClassifierConfig(image_shape=tuple(image_shape), n_classes=n_classes, channels=channels)
 
 
-# Today's generators (latent flow matching) keep their networks in a module of their own; register them here so every
-# checkpoint loader and nets.build know them.
-from dashboard.core import generator_nets  # noqa: E402 (it needs nothing from this module)
+# Today's generators (latent flow matching, the VQ-VAE and its prior) keep their networks in modules of their own;
+# register them here so every checkpoint loader and nets.build know them.
+from dashboard.core import generator_nets, vq_nets  # noqa: E402 (they need nothing from this module)
 
-NETWORKS.update(generator_nets.NETWORKS)
-CONFIGS.update(generator_nets.CONFIGS)
+NETWORKS.update({**generator_nets.NETWORKS, **vq_nets.NETWORKS})
+CONFIGS.update({**generator_nets.CONFIGS, **vq_nets.CONFIGS})

@@ -88,7 +88,7 @@ def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
         network: nets.NetworkConfig = nets.default_classifier_config(ds.image_shape, len(ds.classes))
         training = CLASSIFIER_TRAINING[small]
     elif name in generator_recipes.NAMES:
-        network, training = generator_recipes.network(name, ds), generator_recipes.training(small)
+        network, training = generator_recipes.network(name, ds), generator_recipes.training(name, small)
     else:
         family, latent = parse_name(name)
         net_overrides, train_overrides = AUTOENCODER_OVERRIDES.get((name, small), ({}, {}))
@@ -120,7 +120,7 @@ def _classifier_metrics(model: nets.ReferenceClassifier, ds: data.Dataset) -> di
 
 # What a card reports, by network family: reconstruction against PCA, or test accuracy.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
-          nets.ReferenceClassifier.family: _classifier_metrics, "latent-flow": generator_recipes.scores}
+          nets.ReferenceClassifier.family: _classifier_metrics, **generator_recipes.SCORES}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
@@ -134,7 +134,7 @@ def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tenso
     ds = data.load(plan.dataset)
     if x_train is None:
         x_train, y_train = ds.x_train, ds.y_train
-    table_data, flow = x_train is ds.x_train, plan.network.family == "latent-flow"
+    table_data, flow = x_train is ds.x_train, plan.network.family in generator_recipes.FROM_MODELS
     if flow and table_data:  # a generator's data are its base model's codes, not images
         x_train, y_train = generator_recipes.training_data(plan.network, ds)
     result = train.train(plan.network, x_train, plan.training, progress=progress, should_stop=should_stop,

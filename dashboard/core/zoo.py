@@ -53,6 +53,8 @@ def read_card(name: str, dataset: str = data.DEFAULT_DATASET, root: Path | str |
 def load(name: str, dataset: str = data.DEFAULT_DATASET, root: Path | str | None = None,
          train_missing: bool = False) -> nets.Autoencoder:
     """A shipped model in eval mode on the CPU. Nothing is unpickled: weights are safetensors, checked by hash."""
+    if recipes.generator_recipes.VQ_PATTERN.match(name):  # a VQ-VAE: encode gives index grids, decode takes them
+        return checkpoints.load(folder_for(dataset, root), name, family="vq")[0]
     family, _ = parse_name(name)
     try:
         read_card(name, dataset, root)

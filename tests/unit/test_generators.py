@@ -1,4 +1,4 @@
-"""Latent diffusion by flow matching: the maths on small data, the shipped models' targets, the sampler setup."""
+"""Today's generators: flow matching and the VQ-VAE, their maths on small data and the shipped models' targets."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dashboard.core import generator_nets, generator_recipes, nets, recipes, train, zoo
-from dashboard.generators import diffusion
+from dashboard.core import data, generator_nets, generator_recipes, nets, recipes, train, vq_nets, zoo
+from dashboard.generators import diffusion, vq
 from dashboard.sampling import quality, samplers
 from dashboard.viz import diffusion_figures
 
@@ -144,3 +144,89 @@ def test_the_latent_diffusion_setup_samples_like_the_others_and_meets_its_target
     assert report.frechet < gmm.frechet  # better than the best fitted density on the same decoder
     assert diffusion.class_share_gap(report.class_counts) <= 0.03
     assert not diffusion.copy_check(DIGITS, "ae-16", codes).copies
+
+
+# ---------------------------------------------------------------- discrete codes (VQ-VAE)
+def tiny_vq(**overrides) -> vq_nets.VQVAE:
+    torch.manual_seed(0)
+    return vq_nets.VQVAE(vq_nets.VQConfig(image_shape=(1, 8, 8), codebook_size=8, code_dim=4, channels=(8,),
+                                          **overrides))
+
+
+def test_quantising_picks_the_nearest_entry_and_passes_gradients_straight_through():
+    net = tiny_vq()
+    net.codebook.copy_(torch.eye(8, 4) * 3)  # entries 0..3 on the axes, 4..7 at the origin
+    z_e = torch.zeros(1, 4, 2, 2)
+    z_e[0, :, 0, 0] = torch.tensor([2.9, 0.1, 0, 0])  # nearest: entry 0
+    z_e[0, :, 1, 1] = torch.tensor([0, 0, 0, 2.5])  # nearest: entry 3
+    found = net.nearest(z_e)
+    assert found[0, 0, 0] == 0 and found[0, 1, 1] == 3 and found[0, 0, 1] >= 4
+    net.eval()
+    x = torch.rand(2, 1, 8, 8)
+    assert net.encode(x).shape == (2, 4, 4) and net.encode(x).dtype == torch.int64 and net.bits == 16 * 3
+    assert net.decode(net.encode(x)).shape == (2, 1, 8, 8)
+    loss, parts = net.loss(x)
+    loss.backward()
+    # The nearest-entry step has no gradient of its own; the encoder still gets one, copied past it.
+    assert net.encoder[0].weight.grad is not None and float(net.encoder[0].weight.grad.abs().sum()) > 0
+    assert set(parts) == {"loss", "recon", "commit"}
+
+
+def test_the_codebook_follows_its_vectors_by_moving_averages_and_dead_entries_restart():
+    net = tiny_vq(decay=0.5, dead_below=0.5)
+    net.train()
+    z_e = torch.full((1, 4, 1, 2), 1.0)  # two vectors, both (1, 1, 1, 1)
+    net.ema_count.fill_(1.0)
+    net.ema_sum.copy_(net.codebook)
+    target = torch.zeros(1, 1, 2, dtype=torch.long)  # both pick entry 0
+    before = net.codebook[0].clone()
+    net._update_codebook(z_e, target)
+    # count 0.5 * 1 + 0.5 * 2 = 1.5; sum 0.5 * e0 + 0.5 * 2 * (1, 1, 1, 1): the entry moves toward the vectors
+    torch.testing.assert_close(net.codebook[0], (0.5 * before + 1.0) / 1.5)
+    for _ in range(3):
+        net._update_codebook(z_e, target)  # the other entries go unpicked and their counts decay
+    dead = net.ema_count[1:] <= (1 - net.config.decay)
+    assert bool(dead.all())
+    torch.testing.assert_close(net.codebook[1:], torch.ones(7, 4))  # restarted on a live vector (all are ones)
+
+
+def test_the_pixelcnn_sees_only_the_cells_before_each_cell():
+    torch.manual_seed(0)
+    prior = vq_nets.PixelPrior(vq_nets.PriorConfig(codebook_size=5, grid=(4, 4), channels=(8,), layers=2))
+    grids = torch.randint(0, 5, (1, 4, 4))
+    changed = grids.clone()
+    changed[0, 2, 1] = (changed[0, 2, 1] + 1) % 5
+    with torch.no_grad():
+        a, b = prior(grids)[0], prior(changed)[0]  # (K, h, w)
+    differs = (a - b).abs().amax(0) > 1e-6  # (h, w)
+    order = torch.arange(16).reshape(4, 4)
+    assert not bool(differs[order <= 2 * 4 + 1].any())  # the cell itself and every cell before it are unaffected
+    sampled = prior.sample(3, torch.Generator().manual_seed(0))
+    assert sampled.shape == (3, 4, 4) and int(sampled.max()) < 5
+    assert torch.equal(sampled, prior.sample(3, torch.Generator().manual_seed(0)))
+
+
+def test_usage_perplexity_and_grid_checks():
+    found = vq.Usage(np.array([5, 5, 0, 0]))
+    assert found.used == 0.5 and found.perplexity == pytest.approx(2.0)
+    net = tiny_vq().eval()
+    with pytest.raises(ValueError, match="4 x 4 grid"):
+        vq.decode_grid(net, np.zeros((3, 3), dtype=int))
+    with pytest.raises(ValueError, match="from 0 to 7"):
+        vq.decode_grid(net, np.full((4, 4), 8))
+    assert vq.decode_grid(net, np.zeros((4, 4), dtype=int)).shape == (1, 8, 8)
+    assert vq.codebook_images(net).shape == (8, 1, 8, 8)
+
+
+def test_the_shipped_vq_vae_meets_its_targets_through_the_public_api():
+    net = zoo.load("vq-32", dataset=DIGITS)
+    ds = data.load(DIGITS)
+    grids = net.encode(ds.x_test[:5])
+    assert grids.shape == (5, 4, 4) and int(grids.max()) < 32 and net.decode(grids).shape == (5, 1, 8, 8)
+    card = vq.card(DIGITS)
+    assert card["config"]["codebook_size"] == 32 and card["train_seconds"] <= 300
+    assert vq.usage(net, ds.x_test).used >= 0.9
+    assert card["metrics"]["usage"] >= 0.9
+    prior_report = quality.assess(vq.prior_samples(DIGITS, 500, 0), DIGITS)
+    vae_report = quality.assess(samplers.generate(DIGITS, samplers.SETUPS[3], 16, 500, 0), DIGITS)
+    assert prior_report.frechet < vae_report.frechet
