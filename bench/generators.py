@@ -63,3 +63,35 @@ def latent_diffusion(quick: bool) -> list[Row]:
         rows.append(Row(name, "the page's map walk: 300 samples, 50 steps", 1000 * (time.perf_counter() - start),
                         "ms"))
     return rows
+
+
+@section("generators: discrete codes", order=63)
+def discrete_codes(quick: bool) -> list[Row]:
+    from dashboard.generators import vq
+
+    name = "generators: discrete codes"
+    rows = []
+    for dataset in [DATASET] if quick else list(data.OFFLINE_DATASETS):
+        ds = data.load(dataset)
+        net = vq.model(dataset)
+        used = vq.usage(net, ds.x_test)
+        rows.append(Row(name, f"{dataset}: codebook entries used on the test split", 100 * used.used, "%", ">= 90",
+                        used.used >= 0.9, f"perplexity {used.perplexity:.1f} of {net.config.codebook_size}"))
+        point = vq.vq_points(dataset)[0]
+        ae16 = next(p for p in vq.ae_points(dataset) if p.method.startswith("AE (ae-16"))
+        rows.append(Row(name, f"{dataset}: test MSE of {vq.NAME} at {point.bits:.0f} bits", point.mse, "",
+                        f"<= ae-16's {ae16.mse:.5f} at {ae16.bits:.0f} bits",
+                        point.mse <= ae16.mse and point.bits <= ae16.bits))
+        prior = quality.assess(vq.prior_samples(dataset, N_SAMPLES, 0), dataset)
+        vae = quality.assess(samplers.generate(dataset, samplers.SETUPS[3], 16, N_SAMPLES, seed=0), dataset)
+        rows.append(Row(name, f"{dataset}: FID-like, {vq.NAME} + PixelCNN prior", prior.frechet, "",
+                        f"< VAE prior's {vae.frechet:.1f}", prior.frechet < vae.frechet))
+        for stem in (vq.NAME, vq.PRIOR):
+            card = vq.card(dataset, stem)
+            rows.append(Row(name, f"{dataset}: train {stem}", card["train_seconds"], "s", f"<= {TRAIN_TARGET_S}",
+                            card["train_seconds"] <= TRAIN_TARGET_S, f"{card['epochs']} epochs on {card['device']}"))
+        start = time.perf_counter()
+        vq.prior_samples(dataset, N_SAMPLES, 1)
+        rows.append(Row(name, f"{dataset}: draw and decode {N_SAMPLES} prior samples", 1000 * (time.perf_counter() -
+                                                                                             start), "ms"))
+    return rows

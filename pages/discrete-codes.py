@@ -90,15 +90,23 @@ with sample_col:
     st.caption(f"{cached.GRID_SIDE ** 2} grids drawn cell by cell, in reading order, by a tiny PixelCNN trained "
                f"on the training digits' grids (seed {seed}), then decoded.")
 with score_col:
-    reports = cached.prior_scores(dataset_name)
-    st.dataframe(pd.DataFrame([{"sampler": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
-                                "class balance ↑": r.class_entropy} for label, r in reports.items()]),
-                 hide_index=True, width="stretch",
-                 column_config={"FID-like ↓": st.column_config.NumberColumn(format="%.1f"),
-                                "confidence ↑": st.column_config.NumberColumn(format="%.2f"),
-                                "class balance ↑": st.column_config.NumberColumn(format="%.2f")})
-    st.caption(f"{cached.N_SCORED:,} samples each (seed 0), scored by the Sampling page's reference classifier. "
-               "The VAE row draws its 16-number codes from N(0, I).")
+    # Drawing 1,000 grids cell by cell takes seconds on a small CPU, so scoring waits for a click.
+    if st.button(f"📏 Score {cached.N_SCORED:,} prior samples", key="vq_score",
+                 help="Draws 1,000 grids from the PixelCNN and 1,000 codes from the VAE's prior, and scores both "
+                      "with the Sampling page's reference classifier (a few seconds, once per server)."):
+        st.session_state["vq_scored"] = True
+    if st.session_state.get("vq_scored"):
+        reports = cached.prior_scores(dataset_name)
+        st.dataframe(pd.DataFrame([{"sampler": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
+                                    "class balance ↑": r.class_entropy} for label, r in reports.items()]),
+                     hide_index=True, width="stretch",
+                     column_config={"FID-like ↓": st.column_config.NumberColumn(format="%.1f"),
+                                    "confidence ↑": st.column_config.NumberColumn(format="%.2f"),
+                                    "class balance ↑": st.column_config.NumberColumn(format="%.2f")})
+        st.caption(f"{cached.N_SCORED:,} samples each (seed 0), scored by the Sampling page's reference classifier. "
+                   "The VAE row decodes 16-number codes drawn from N(0, I) with vae-16.")
+    else:
+        st.caption("Press the button to compare these samples with the VAE prior's on the FID-like score.")
 
 st.subheader("4 · Bits per image")
 table = cached.rate_table(dataset_name)

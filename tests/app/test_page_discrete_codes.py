@@ -45,6 +45,9 @@ def test_new_prior_samples_scores_and_bits():
     app.button(key="vq_reseed").click().run()
     assert_no_exception(app)
     assert app.query_params["seed"] in (["1"], "1") and "(seed 1)" in texts(app)
+    assert len(app.dataframe) == 2  # the scores wait for their button
+    app.button(key="vq_score").click().run()
+    assert_no_exception(app)
     scores = app.dataframe[1].value.set_index("sampler")["FID-like ↓"]
     assert scores["VQ-VAE + PixelCNN prior"] < scores["VAE + N(0, I) prior"]
     bits = app.dataframe[2].value.set_index("code")["bits per image"]
