@@ -27,9 +27,11 @@ st.subheader("1 · The codebook")
 book_col, use_col = st.columns([3, 2], gap="large")
 with book_col:
     st.image(cached.codebook_png(dataset_name), width="stretch", output_format="PNG")
-    st.caption(f"Entries 0 to {K - 1}, in rows of {cached.CODEBOOK_COLUMNS}: each is what the decoder draws when "
-               f"every one of the {H} x {W} cells holds that entry. One entry alone draws texture, not a digit: a "
-               "digit needs different entries in different cells.")
+    st.caption(f"Entries 0 to {K - 1}, in rows of {cached.CODEBOOK_COLUMNS}: each is the average patch of the "
+               f"test digits around the cells that pick it (a cell covers {ds.image_shape[-1] // W} x "
+               f"{ds.image_shape[-1] // W} pixels; the patch reaches half a cell beyond). Entry "
+               f"{cached.background(dataset_name)}, the commonest, is blank background; the others are pieces of "
+               "stroke.")
 with use_col:
     counts, used, perplexity = cached.usage(dataset_name)
     st.bar_chart(pd.DataFrame({"entry": np.arange(K), "cells": counts}), x="entry", y="cells", height=220)
@@ -62,13 +64,13 @@ def editor() -> None:
         set_col, reset_col = st.columns(2)
         if set_col.button("✏️ Set the cell", key="vq_set", width="stretch"):
             grid[row, col] = entry
-        if reset_col.button("↩️ Back to the encoding", key="vq_reset", width="stretch"):
+        if reset_col.button("↩️ Reset", key="vq_reset", width="stretch", help="Back to the encoder's own grid."):
             grid[:] = cached.grid_of(dataset_name, index)
         original = cached.grid_of(dataset_name, index)
         shown = pd.DataFrame(grid, columns=[str(c) for c in range(W)])
-        st.dataframe(shown.style.apply(lambda _: np.where(grid != original, "background-color: #FFE08A; "
-                                                          "color: #111111", ""), axis=None),
-                     width="stretch", height=35 * (H + 1) + 3)
+        # A static table: all cells in view on a phone too (a data frame scrolled its last columns away).
+        st.table(shown.style.apply(lambda _: np.where(grid != original, "background-color: #FFE08A; "
+                                                      "color: #111111", ""), axis=None))
         changed = int((grid != original).sum())
         st.caption(f"The encoder's {H} x {W} grid for this digit: {H * W} numbers of {np.log2(K):.0f} bits each. "
                    f"Edited cells are highlighted ({changed} now).")

@@ -63,11 +63,11 @@ def reverse_process() -> None:
                    "its cluster.")
         holes = cached.holes(dataset_name, steps, guidance, label)
         a, b = st.columns(2)
-        a.metric("Flow samples in holes", f"{holes['flow']:.0%}",
+        a.metric("Flow: in holes", f"{holes['flow']:.0%}",
                  help=f"Share of {cached.N_HOLES} flow samples (seed 0) farther from every test code of "
                       f"{cached.MAP_BASE} than 95% of test codes are from their nearest neighbour: the Sampling "
                       "page's definition of a hole.")
-        b.metric("VAE prior samples in holes", f"{holes['prior']:.0%}",
+        b.metric("VAE prior: in holes", f"{holes['prior']:.0%}",
                  help=f"The same count for {cached.N_HOLES} draws from N(0, I) decoded by {cached.VAE_MAP}, "
                       "measured against vae-2's own test codes.")
 
@@ -76,7 +76,8 @@ def reverse_process() -> None:
     with grid_col:
         png = cached.grid_png(dataset_name, steps, guidance, label, seed)
         st.image(png, width="stretch", output_format="PNG")
-        st.caption(f"{cached.GRID_SIDE ** 2} codes from the flow model over {cached.CODE_BASE}, decoded by it.")
+        st.caption(f"{cached.GRID_SIDE ** 2} codes from the flow model over {cached.CODE_BASE}, decoded by it. Each "
+                   "cell was asked for a class, every digit equally often (unless a class is picked above).")
         st.download_button("⬇️ Samples (PNG)", png, file_name=f"{dataset_name}_latent_diffusion_s{steps}_"
                            f"g{guidance}_seed{seed}.png", mime="image/png", key="diffusion_png")
     with score_col:
@@ -89,21 +90,22 @@ def reverse_process() -> None:
                  help="Fréchet distance on the reference classifier's features, as on the Sampling page "
                       f"({cached.N_SCORED:,} samples, seed 0). Lower is closer to real test digits.")
         if rebuilt is not None:
-            b.metric(f"{cached.CODE_BASE} reconstructions", f"{rebuilt.frechet:.1f}",
+            b.metric(f"{cached.CODE_BASE} rebuilt", f"{rebuilt.frechet:.1f}",
                      help="The decoder's own blur: real training digits encoded and decoded. Samples from this "
                           "decoder can hardly beat it unless they are more typical than real digits.")
-        c.metric("Real train images", f"{real.frechet:.1f}", help="What a perfect sampler would score with this "
-                 "many samples (not 0: two finite samples of one distribution differ).")
+        c.metric("Real digits", f"{real.frechet:.1f}", help="Real train images: what a perfect sampler would score "
+                 "with this many samples (not 0: two finite samples of one distribution differ).")
         gap = diffusion.class_share_gap(report.class_counts)
         a.metric("Largest class gap", f"{gap:.1%}", help="How far the most over- or under-drawn digit's share is "
                  f"from 1/{len(ds.classes)}, as the reference classifier reads the samples.")
-        b.metric("Nearest training code", f"{copy.generated_median:.2f}",
-                 f"{copy.generated_median - copy.test_median:+.2f} vs test codes", delta_color="off",
+        b.metric("Nearest train code", f"{copy.generated_median:.2f}",
+                 f"{copy.generated_median - copy.test_median:+.2f} vs test", delta_color="off", delta_arrow="off",
                  help="Median distance from a generated code to its nearest training code. A model that copied "
                       "its training codes would sit closer to them than unseen test codes do "
                       f"({copy.test_median:.2f}).")
-        c.metric("Steps × passes", f"{steps} × {1 if guidance == 0 else 2}",
-                 help="Network evaluations per sample: guidance runs the net with and without the label.")
+        c.metric("Net passes", f"{steps} × {1 if guidance == 0 else 2}",
+                 help="Steps × network evaluations per step for each sample: guidance runs the net with and "
+                      "without the label.")
         verdict = "sit closer to the training codes than test codes do: a sign of copying" if copy.copies else \
             "are no closer to the training codes than unseen test codes are: no sign of copying"
         st.markdown(f"At these settings the samples score **{report.frechet:.1f}** and {verdict}. The "
@@ -125,4 +127,4 @@ with right:
         "row: the flow model's one-step guess of the clean code from each, decoded. That guess, z_t − t·v, is a "
         "**denoising autoencoder's** job; the flow model does it at every noise level with one network. "
         "Sampling chains these guesses: many small steps, each from a slightly cleaner code.")
-    st.page_link("pages/denoising.py", label="The denoising autoencoder on the Denoising page", icon="🧹")
+    st.page_link("pages/denoising.py", label="The Denoising page", icon="🧹")

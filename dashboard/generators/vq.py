@@ -35,12 +35,18 @@ def card(dataset: str, name: str = NAME) -> dict:
     return checkpoints.read_card(checkpoints.files_for(zoo.folder_for(dataset), name)[0])
 
 
-def codebook_images(net: vq_nets.VQVAE) -> torch.Tensor:
-    """What each entry draws: a grid filled with that one entry, decoded. (K, C, H, W)."""
-    h, w = net.grid
-    grids = torch.arange(net.config.codebook_size)[:, None, None].expand(-1, h, w)  # (K, h, w)
-    with torch.inference_mode():
-        return net.decode(grids)
+def entry_patches(net: vq_nets.VQVAE, images: torch.Tensor) -> torch.Tensor:
+    """What each entry stands for: the mean image patch around the cells that pick it, (K, C, 2s, 2s) for cells
+    s pixels apart (a patch reaches half a cell beyond its own). An entry nobody picks gets a blank patch."""
+    grids = metrics.encode(net, images)  # (N, h, w)
+    step = images.shape[-1] // net.grid[1]  # pixels per cell
+    padded = torch.nn.functional.pad(images.float(), [step // 2] * 4)
+    patches = torch.nn.functional.unfold(padded, kernel_size=2 * step, stride=step)  # (N, C * 4 s^2, h * w)
+    patches = patches.permute(0, 2, 1).reshape(-1, patches.shape[1])  # (N h w, C * 4 s^2)
+    k = net.config.codebook_size
+    sums = torch.zeros(k, patches.shape[1]).index_add_(0, grids.flatten(), patches)
+    counts = torch.bincount(grids.flatten(), minlength=k).clamp_min(1)[:, None]
+    return (sums / counts).reshape(k, images.shape[1], 2 * step, 2 * step)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,11 @@ class Usage:
     def used(self) -> float:
         """Share of entries picked at least once."""
         return float((self.counts > 0).mean())
+
+    @property
+    def commonest(self) -> int:
+        """The entry picked most often: on digits, the empty background."""
+        return int(np.argmax(self.counts))
 
     @property
     def perplexity(self) -> float:

@@ -43,30 +43,31 @@ def reverse_figure(path: np.ndarray, times: np.ndarray, asked: np.ndarray, codes
         data.append({"type": "scatter", "x": codes[members, 0].astype(np.float32),
                      "y": codes[members, 1].astype(np.float32), "mode": "markers", "name": str(name),
                      "marker": {"size": 4, "color": plots.CLASS_COLORS[c % len(plots.CLASS_COLORS)], "opacity": 0.3},
-                     "hoverinfo": "skip", "legendgroup": "data"})
+                     "hoverinfo": "skip"})
     moving = len(data)  # the samples' trace: the only one a frame touches
 
     def samples(step: int) -> dict:
         return {"type": "scatter", "x": path[step, :, 0], "y": path[step, :, 1]}
 
     data.append(samples(n_steps) | {
-        "mode": "markers", "name": "samples", "hovertemplate": "sample<extra></extra>",
+        "mode": "markers", "name": "samples", "hovertemplate": "sample<extra></extra>", "showlegend": False,
         "marker": {"size": 7, "color": colors, "line": {"color": "#FFFFFF", "width": 1}, "symbol": "diamond"}})
     play = {"frame": {"duration": 140, "redraw": False}, "fromcurrent": True,
             "transition": {"duration": 110, "easing": "linear"}, "mode": "immediate"}
     jump = {"frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}, "mode": "immediate"}
     ranges = _ranges(codes, path)
     layout = {
-        "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 110}, "showlegend": True,
+        "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 150}, "showlegend": True,
         "legend": {"orientation": "h", "x": 0, "y": 1.01, "yanchor": "bottom", "itemsizing": "constant",
                    "font": {"size": 11}},
         "xaxis": {"range": ranges[0], "autorange": False, "title": {"text": "z1"}, "zeroline": False},
         "yaxis": {"range": ranges[1], "autorange": False, "title": {"text": "z2"}, "zeroline": False},
+        # The buttons sit under the slider, not beside it: on a phone they covered its readout.
         "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": 0,
-                         "xanchor": "left", "yanchor": "top", "pad": {"t": 62, "r": 8},
+                         "xanchor": "left", "yanchor": "top", "pad": {"t": 118, "r": 8},
                          "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
                                      {"label": "⏸", "method": "animate", "args": [[None], jump]}]}],
-        "sliders": [{"active": n_steps, "x": 0.3, "len": 0.7, "y": 0, "yanchor": "top", "pad": {"t": 50},
+        "sliders": [{"active": n_steps, "x": 0, "len": 1, "y": 0, "yanchor": "top", "pad": {"t": 45},
                      "ticklen": 2, "font": {"size": 9},
                      "currentvalue": {"prefix": "step ", "font": {"size": 12}},
                      "steps": [{"label": f"{s} · t={float(times[s]):.2f}", "method": "animate",

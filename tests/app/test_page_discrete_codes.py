@@ -23,11 +23,11 @@ def test_editing_a_cell_changes_the_decode_and_reset_brings_it_back():
 
     app.selectbox(key="vq_row").set_value(1).run()
     app.selectbox(key="vq_col").set_value(2).run()
-    current = app.dataframe[0].value.iloc[1, 2]
+    current = app.table[0].value.iloc[1, 2]
     app.selectbox(key="vq_entry").set_value(int((current + 7) % 32)).run()
     app.button(key="vq_set").click().run()
     assert_no_exception(app)
-    assert app.dataframe[0].value.iloc[1, 2] == (current + 7) % 32
+    assert app.table[0].value.iloc[1, 2] == (current + 7) % 32
     assert "Edited cells are highlighted (1 now)" in texts(app)
     assert decoded_name(app) != before
 
@@ -45,11 +45,11 @@ def test_new_prior_samples_scores_and_bits():
     app.button(key="vq_reseed").click().run()
     assert_no_exception(app)
     assert app.query_params["seed"] in (["1"], "1") and "(seed 1)" in texts(app)
-    assert len(app.dataframe) == 2  # the scores wait for their button
+    assert len(app.dataframe) == 1  # the scores wait for their button
     app.button(key="vq_score").click().run()
     assert_no_exception(app)
-    scores = app.dataframe[1].value.set_index("sampler")["FID-like ↓"]
+    scores = app.dataframe[0].value.set_index("sampler")["FID-like ↓"]
     assert scores["VQ-VAE + PixelCNN prior"] < scores["VAE + N(0, I) prior"]
-    bits = app.dataframe[2].value.set_index("code")["bits per image"]
+    bits = app.dataframe[1].value.set_index("code")["bits per image"]
     assert bits["VQ-VAE (vq-32)"] == 80 and bits["AE (ae-16, float16)"] == 256
     assert [b.label for b in app.get("download_button")] == ["⬇️ Bits and errors (CSV)"]

@@ -25,17 +25,17 @@ def test_every_control_reruns_the_walk_and_its_scores():
     assert "1 · Noise flowing into the digit clusters" in shown and "3 · One denoiser for every noise level" in shown
     assert frames(app) == 21  # the default 20 steps, noise included
     fid = float(metric(app, "FID-like ↓"))
-    assert 0 < fid < float(metric(app, "Real train images")) + 60
-    assert metric(app, "Steps × passes") == "20 × 2"
+    assert 0 < fid < float(metric(app, "Real digits")) + 60
+    assert metric(app, "Net passes") == "20 × 2"
 
     app.select_slider(key="diffusion_steps").set_value(5).run()
     assert_no_exception(app)
-    assert frames(app) == 6 and metric(app, "Steps × passes") == "5 × 2"
+    assert frames(app) == 6 and metric(app, "Net passes") == "5 × 2"
     assert app.query_params["steps"] in (["5"], "5")
 
     app.select_slider(key="diffusion_guidance").set_value(0.0).run()
     assert_no_exception(app)
-    assert metric(app, "Steps × passes") == "5 × 1"
+    assert metric(app, "Net passes") == "5 × 1"
 
     app.select_slider(key="diffusion_guidance").set_value(3.0).run()
     app.selectbox(key="diffusion_class").set_value(3).run()

@@ -29,18 +29,26 @@ def test_the_reverse_process_has_frames_and_a_slider_and_scrubbing_asks_the_serv
     # Streamlit's one websocket is already open: count the messages it sends from here on.
     page.evaluate("() => { window.__sent = 0; const send = WebSocket.prototype.send; "
                   "WebSocket.prototype.send = function (...a) { window.__sent += 1; return send.apply(this, a); }; }")
-    before = plot.evaluate("el => Array.from(el.data[el.data.length - 1].x).slice(0, 5)")
+    before = plot.evaluate("el => Array.from(el._fullData[el._fullData.length - 1].x).slice(0, 5)")
     plot.evaluate("el => Plotly.animate(el, ['0'], {frame: {duration: 0, redraw: false}, transition: {duration: 0},"
                   " mode: 'immediate'})")
     page.wait_for_timeout(400)
-    after = plot.evaluate("el => Array.from(el.data[el.data.length - 1].x).slice(0, 5)")
+    after = plot.evaluate("el => Array.from(el._fullData[el._fullData.length - 1].x).slice(0, 5)")
     assert before != after  # the samples moved back to the noise
-    slider = page.locator(".slider-rail-rect, .slider-group").first
-    box = slider.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # scrub to the middle
+    grip = plot.locator(".slider-grip-rect").first
+    grip.scroll_into_view_if_needed()
+    rail, start = plot.locator(".slider-rail-rect").first.bounding_box(), grip.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()  # drag the grip from step 0 to the middle of the rail, as a visitor scrubs
+    page.mouse.move(rail["x"] + rail["width"] * 0.5, start["y"] + start["height"] / 2, steps=8)
+    page.mouse.up()
     page.wait_for_timeout(600)
+    middle = plot.evaluate("el => Array.from(el._fullData[el._fullData.length - 1].x).slice(0, 5)")
+    assert middle not in (before, after)  # the scrub showed a step between noise and codes
     assert page.evaluate("() => window.__sent") == 0  # no rerun, no message: the browser played it alone
     assert page.locator("[data-testid=stException]").count() == 0
+    page.get_by_role("button", name="New noise").click()  # a real control does talk to the server
+    page.wait_for_function("() => window.__sent > 0", timeout=30_000)
 
 
 @pytest.mark.parametrize(("path", "width", "scheme"), [("latent-diffusion", 1280, "light"),

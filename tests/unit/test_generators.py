@@ -215,7 +215,18 @@ def test_usage_perplexity_and_grid_checks():
     with pytest.raises(ValueError, match="from 0 to 7"):
         vq.decode_grid(net, np.full((4, 4), 8))
     assert vq.decode_grid(net, np.zeros((4, 4), dtype=int)).shape == (1, 8, 8)
-    assert vq.codebook_images(net).shape == (8, 1, 8, 8)
+    assert found.commonest == 0
+    images = torch.zeros(3, 1, 8, 8)
+    images[:, :, :4, :4] = 1.0  # a bright top-left quarter
+    patches = vq.entry_patches(net, images)
+    assert patches.shape == (8, 1, 4, 4)
+    picked = torch.bincount(net.encode(images).flatten(), minlength=8)
+    assert bool((patches[picked == 0] == 0).all())  # unused entries: blank
+    # Each entry's patch is the mean over its cells, so count-weighted patches add up to every cell's patch: the
+    # 3 images x 16 cells each see the bright quarter through 4 x 4 windows one pixel beyond their own 2 x 2.
+    ink = float((patches * picked[:, None, None, None]).sum())
+    windows = torch.nn.functional.unfold(torch.nn.functional.pad(images, [1] * 4), kernel_size=4, stride=2)
+    assert ink == pytest.approx(float(windows.sum()), rel=1e-5)
 
 
 def test_the_shipped_vq_vae_meets_its_targets_through_the_public_api():

@@ -24,9 +24,15 @@ def scale(dataset: str) -> int:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def codebook_png(dataset: str) -> bytes:
-    """Every entry drawn as a whole grid of itself, in rows of CODEBOOK_COLUMNS, in index order."""
-    images = vq.codebook_images(vq.model(dataset))
-    return plots.grid_png(samplers.as_rows(images, CODEBOOK_COLUMNS), scale=scale(dataset))
+    """Every entry's mean test patch, in rows of CODEBOOK_COLUMNS, in index order."""
+    patches = vq.entry_patches(vq.model(dataset), data.load(dataset).x_test)
+    return plots.grid_png(samplers.as_rows(patches, CODEBOOK_COLUMNS), scale=2 * scale(dataset) + 2)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def background(dataset: str) -> int:
+    """The entry the test images pick most often (the empty background)."""
+    return vq.usage(vq.model(dataset), data.load(dataset).x_test).commonest
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
