@@ -23,6 +23,38 @@ CLASS_CHOICES = [-1, *range(len(ds.classes))]
 STEPS, GUIDANCE = list(diffusion.STEP_CHOICES), list(diffusion.GUIDANCE_CHOICES)
 
 
+def scoreboard(steps: int, guidance: float, label: int) -> None:
+    found = cached.scores(dataset_name, steps, guidance, label)
+    report, copy = found["report"], found["copy"]
+    real = found["baselines"]["Real train images"]
+    rebuilt = found["baselines"].get(f"{cached.CODE_BASE} reconstructions")
+    a, b, c = st.columns(3)
+    a.metric("FID-like ↓", f"{report.frechet:.1f}",
+             help="Fréchet distance on the reference classifier's features, as on the Sampling page "
+                  f"({cached.N_SCORED:,} samples, seed 0). Lower is closer to real test digits.")
+    if rebuilt is not None:
+        b.metric(f"{cached.CODE_BASE} rebuilt", f"{rebuilt.frechet:.1f}",
+                 help="The decoder's own blur: real training digits encoded and decoded. Samples from this "
+                      "decoder can hardly beat it unless they are more typical than real digits.")
+    c.metric("Real digits", f"{real.frechet:.1f}", help="Real train images: what a perfect sampler would score "
+             "with this many samples (not 0: two finite samples of one distribution differ).")
+    gap = diffusion.class_share_gap(report.class_counts)
+    a.metric("Largest class gap", f"{gap:.1%}", help="How far the most over- or under-drawn digit's share is "
+             f"from 1/{len(ds.classes)}, as the reference classifier reads the samples.")
+    b.metric("Nearest train code", f"{copy.generated_median:.2f}",
+             f"{copy.generated_median - copy.test_median:+.2f} vs test", delta_color="off", delta_arrow="off",
+             help="Median distance from a generated code to its nearest training code. A model that copied "
+                  "its training codes would sit closer to them than unseen test codes do "
+                  f"({copy.test_median:.2f}).")
+    c.metric("Net passes", f"{steps} × {1 if guidance == 0 else 2}",
+             help="Steps × network evaluations per step for each sample: guidance runs the net with and "
+                  "without the label.")
+    verdict = "sit closer to the training codes than test codes do: a sign of copying" if copy.copies else \
+        "are no closer to the training codes than unseen test codes are: no sign of copying"
+    st.markdown(f"At these settings the samples score **{report.frechet:.1f}** and {verdict}. The "
+                "Sampling page scores this sampler (steps 20, guidance 1, every class) beside the others.")
+
+
 @st.fragment
 def reverse_process() -> None:
     st.subheader("1 · Noise flowing into the digit clusters")
@@ -81,35 +113,18 @@ def reverse_process() -> None:
         st.download_button("⬇️ Samples (PNG)", png, file_name=f"{dataset_name}_latent_diffusion_s{steps}_"
                            f"g{guidance}_seed{seed}.png", mime="image/png", key="diffusion_png")
     with score_col:
-        found = cached.scores(dataset_name, steps, guidance, label)
-        report, copy = found["report"], found["copy"]
-        real = found["baselines"]["Real train images"]
-        rebuilt = found["baselines"].get(f"{cached.CODE_BASE} reconstructions")
-        a, b, c = st.columns(3)
-        a.metric("FID-like ↓", f"{report.frechet:.1f}",
-                 help="Fréchet distance on the reference classifier's features, as on the Sampling page "
-                      f"({cached.N_SCORED:,} samples, seed 0). Lower is closer to real test digits.")
-        if rebuilt is not None:
-            b.metric(f"{cached.CODE_BASE} rebuilt", f"{rebuilt.frechet:.1f}",
-                     help="The decoder's own blur: real training digits encoded and decoded. Samples from this "
-                          "decoder can hardly beat it unless they are more typical than real digits.")
-        c.metric("Real digits", f"{real.frechet:.1f}", help="Real train images: what a perfect sampler would score "
-                 "with this many samples (not 0: two finite samples of one distribution differ).")
-        gap = diffusion.class_share_gap(report.class_counts)
-        a.metric("Largest class gap", f"{gap:.1%}", help="How far the most over- or under-drawn digit's share is "
-                 f"from 1/{len(ds.classes)}, as the reference classifier reads the samples.")
-        b.metric("Nearest train code", f"{copy.generated_median:.2f}",
-                 f"{copy.generated_median - copy.test_median:+.2f} vs test", delta_color="off", delta_arrow="off",
-                 help="Median distance from a generated code to its nearest training code. A model that copied "
-                      "its training codes would sit closer to them than unseen test codes do "
-                      f"({copy.test_median:.2f}).")
-        c.metric("Net passes", f"{steps} × {1 if guidance == 0 else 2}",
-                 help="Steps × network evaluations per step for each sample: guidance runs the net with and "
-                      "without the label.")
-        verdict = "sit closer to the training codes than test codes do: a sign of copying" if copy.copies else \
-            "are no closer to the training codes than unseen test codes are: no sign of copying"
-        st.markdown(f"At these settings the samples score **{report.frechet:.1f}** and {verdict}. The "
-                    "Sampling page scores this sampler (steps 20, guidance 1, every class) beside the others.")
+        # Scoring 1,000 samples and their yardsticks takes a few seconds on a small CPU: it waits for a click, and
+        # then follows the controls.
+        if st.button(f"📏 Score {cached.N_SCORED:,} samples", key="diffusion_score",
+                     help="Draws 1,000 codes at these settings and scores their images with the Sampling page's "
+                          "reference classifier, beside real digits and ae-16's reconstructions."):
+            st.session_state["diffusion_scored"] = True
+        if st.session_state.get("diffusion_scored"):
+            scoreboard(steps, guidance, label)
+        else:
+            st.caption("Press the button for the FID-like score, the class balance and the copying check at "
+                       f"these settings. Each sample costs {steps} × {1 if guidance == 0 else 2} network passes "
+                       "(guidance runs the net with and without the label).")
         st.page_link("pages/sampling.py", label="Compare it with the other samplers on the Sampling page",
                      icon="🎲")
     ui.sync_url(partial=True)

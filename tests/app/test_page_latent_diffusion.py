@@ -24,6 +24,9 @@ def test_every_control_reruns_the_walk_and_its_scores():
     shown = texts(app)
     assert "1 · Noise flowing into the digit clusters" in shown and "3 · One denoiser for every noise level" in shown
     assert frames(app) == 21  # the default 20 steps, noise included
+    assert not [m for m in app.metric if m.label == "FID-like ↓"]  # scoring waits for its button
+    app.button(key="diffusion_score").click().run()
+    assert_no_exception(app)
     fid = float(metric(app, "FID-like ↓"))
     assert 0 < fid < float(metric(app, "Real digits")) + 60
     assert metric(app, "Net passes") == "20 × 2"
