@@ -126,13 +126,13 @@ class GaussianMixture(LatentSampler):
         return self.means_[component] + temperature * np.einsum("nij,nj->ni", self.choleskies_[component], noise)
 
 
-# "diffusion": a shipped flow-matching model of the codes (dashboard.generators.diffusion), trained by the build.
-SAMPLER_KINDS = {"standard": StandardNormal, "gaussian": FittedGaussian, "gmm": GaussianMixture,
-                 "diffusion": diffusion.FlowSampler}
+SAMPLER_KINDS = {"standard": StandardNormal, "gaussian": FittedGaussian, "gmm": GaussianMixture}
 
 
 def make_sampler(kind: str, n_components: int = 10) -> LatentSampler:
-    """An unfitted sampler by kind: "standard", "gaussian" or "gmm"."""
+    """An unfitted sampler by kind: "standard", "gaussian" or "gmm" (or "diffusion", which fitted_sampler sets up)."""
+    if kind == "diffusion":  # a shipped flow model of a shipped AE's codes: trained by the build, never fitted here
+        return diffusion.FlowSampler()
     if kind not in SAMPLER_KINDS:
         raise ValueError(f"Unknown sampler {kind!r}; expected one of {sorted(SAMPLER_KINDS)}.")
     return GaussianMixture(n_components=n_components) if kind == "gmm" else SAMPLER_KINDS[kind]()
