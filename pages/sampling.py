@@ -12,7 +12,7 @@ from dashboard.viz import sampling_charts, sampling_figures
 dataset_name, ds = ui.page_header(
     "🎲 Sampling",
     "Make **new** images: draw a code z at random and decode it. A plain **AE** only makes digits if z "
-    "comes from where its codes really live. Compare five ways of drawing z, see the **holes** in the "
+    "comes from where its codes really live. Compare six ways of drawing z, see the **holes** in the "
     "latent space, and walk from one digit to another.",
     lesson_page="sampling")
 
@@ -70,7 +70,7 @@ def score_at(temperature: float) -> None:
 # table and five charts.
 @st.fragment(key=GRIDS)
 def sample_grids() -> None:
-    st.subheader("1 · Five ways to draw a code")
+    st.subheader("1 · Six ways to draw a code")
     k_col, gmm_col, t_col, seed_col, button_col = st.columns([3, 3, 3, 2, 3], vertical_alignment="bottom")
     k = k_col.select_slider("Code size k", sizes,
                             key=ui.url_key("sampling_k", "k", 16 if 16 in sizes else sizes[-1], sizes, int),
