@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -241,3 +243,16 @@ def test_the_shipped_vq_vae_meets_its_targets_through_the_public_api():
     prior_report = quality.assess(vq.prior_samples(DIGITS, 500, 0), DIGITS)
     vae_report = quality.assess(samplers.generate(DIGITS, samplers.SETUPS[3], 16, 500, 0), DIGITS)
     assert prior_report.frechet < vae_report.frechet
+
+
+def test_one_flow_recipe_rebuilt_gives_its_card_back(tmp_path, capsys):
+    """digits/flow-ae-2 through the documented command (its card gives the training time)."""
+    from dashboard.core import build
+
+    shipped = diffusion.card(DIGITS, "ae-2")
+    build.main(["--dataset", DIGITS, "--only", "flow-ae-2", "--device", "cpu", "--out", str(tmp_path)])
+    assert "| flow-ae-2 | 250 |" in capsys.readouterr().out
+    card = json.loads((tmp_path / DIGITS / "flow-ae-2.json").read_text())
+    for key in ("test_loss", "test_loss_no_label"):
+        assert card["metrics"][key] == pytest.approx(shipped["metrics"][key], rel=0.05)
+    assert card["config"] == shipped["config"] and card["rebuild"] == shipped["rebuild"]
