@@ -91,8 +91,8 @@ def reverse_process() -> None:
         st.image(cached.steps_png(dataset_name, cached.MAP_BASE, steps, guidance, label, seed), width="stretch",
                  output_format="PNG")
         st.caption(f"Each row is one sample's code at a few of the {steps} steps, drawn by {cached.MAP_BASE}'s "
-                   "decoder. Early codes are noise and decode to blends; the digit appears as the code lands in "
-                   "its cluster.")
+                   "decoder. At t = 1 the code is noise and the decoder draws whatever lies at that random spot "
+                   "of the map; as the code moves into its cluster, the picture turns into the digit it ends as.")
         holes = cached.holes(dataset_name, steps, guidance, label)
         a, b = st.columns(2)
         a.metric("Flow: in holes", f"{holes['flow']:.0%}",
