@@ -1,1 +1,1 @@
-"""Today's generators: flow matching (latent diffusion) over a shipped autoencoder's codes."""
+"""Today's generators: latent diffusion over an autoencoder's codes; the VQ-VAE's discrete codes and prior."""
