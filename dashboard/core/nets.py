@@ -373,3 +373,11 @@ def default_classifier_config(image_shape: tuple[int, int, int], n_classes: int 
     """Tiny 8x8 digits get wider convs: they cost little at that size and the classifier needs every pixel."""
     channels = (32, 64) if data.is_small(image_shape) else (16, 32)
     return ClassifierConfig(image_shape=tuple(image_shape), n_classes=n_classes, channels=channels)
+
+
+# Today's generators (latent flow matching, the VQ-VAE and its prior) keep their networks in modules of their own;
+# register them here so every checkpoint loader and nets.build know them.
+from dashboard.core import generator_nets, vq_nets  # noqa: E402 (they need nothing from this module)
+
+NETWORKS.update({**generator_nets.NETWORKS, **vq_nets.NETWORKS})
+CONFIGS.update({**generator_nets.CONFIGS, **vq_nets.CONFIGS})

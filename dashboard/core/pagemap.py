@@ -38,6 +38,8 @@ PAGES = (
     PageSpec("Use cases", "pages/anomaly.py", "Anomaly detection", "🚨", "anomaly", cached="anomaly", quiz=True),
     PageSpec("Use cases", "pages/features.py", "Latent features", "🧩", "features", cached="features", quiz=True),
     PageSpec("Use cases", "pages/sampling.py", "Sampling", "🎲", "sampling", cached="sampling", quiz=True),
+    PageSpec("Today", "pages/discrete-codes.py", "Discrete codes", "🧱", "discrete-codes", quiz=True),
+    PageSpec("Today", "pages/latent-diffusion.py", "Latent diffusion", "🌫️", "latent-diffusion", quiz=True),
     PageSpec("Today", "pages/interpretability.py", "Interpretability (SAE)", "🔬", "interpretability", quiz=True),
     PageSpec("Lab", "pages/models.py", "Models", "🧪", "models"),
 )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dashboard.core import checkpoints, data, metrics, nets, paths, sae, train
+from dashboard.core import checkpoints, data, generator_recipes, metrics, nets, paths, sae, train
 
 CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
 # Every autoencoder that ships for each offline dataset. dae-64 is the Denoising page's default.
@@ -21,8 +21,11 @@ SAE_NAMES = ("sae-512",)  # sparse autoencoders on the classifier's feature laye
 # Regularised variants, "<family>-<k>-<regulariser>" (the Regularised AEs page). zoo.names lists only NAME_PATTERN,
 # so the pages that walk every <family>-<k> do not pick these up.
 REGULARISED_NAMES = ("ae-256-sparse",)
-SHIPPED_NAMES = (*AUTOENCODER_NAMES, *REGULARISED_NAMES, CLASSIFIER, *SAE_NAMES)  # the SAEs after the classifier
-NAMED_FAMILIES = {CLASSIFIER: nets.ReferenceClassifier.family, **{name: sae.FAMILY for name in SAE_NAMES}}
+# The SAEs after the classifier they read; the generators last, since they read the autoencoders' codes.
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, *REGULARISED_NAMES, CLASSIFIER, *SAE_NAMES, *generator_recipes.NAMES)
+# Files whose network family their name does not spell as <family>-<k>.
+NAMED_FAMILIES = {CLASSIFIER: nets.ReferenceClassifier.family, **{name: sae.FAMILY for name in SAE_NAMES},
+                  **generator_recipes.FAMILIES}
 SHIPPED_DATASETS = data.OFFLINE_DATASETS
 NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
 VARIANT_PATTERN = re.compile(r"^(ae|dae)-([1-9][0-9]{0,2})-(sparse)$")
@@ -93,7 +96,9 @@ def parse_name(name: str) -> tuple[str, int]:
 
 def family_of(name: str) -> str:
     """The network family a shipped file name holds: the classifier, an SAE, or an autoencoder by its name."""
-    return NAMED_FAMILIES.get(name) or parse_name(name)[0]
+    if name in NAMED_FAMILIES:
+        return NAMED_FAMILIES[name]
+    return "vq" if generator_recipes.VQ_PATTERN.match(name) else parse_name(name)[0]
 
 
 def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
@@ -110,6 +115,8 @@ def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
         network = sae.SAEConfig(inputs=nets.default_classifier_config(ds.image_shape).features,
                                 width=int(name.split("-")[1]))
         training = SAE_TRAINING
+    elif name in generator_recipes.NAMES:
+        network, training = generator_recipes.network(name, ds), generator_recipes.training(name, small)
     else:
         family, latent = parse_name(name)
         net_overrides, train_overrides = AUTOENCODER_OVERRIDES.get((name, small), ({}, {}))
@@ -167,7 +174,8 @@ def _sae_metrics(model: sae.SparseAutoencoder, ds: data.Dataset) -> dict[str, fl
 
 # What a card reports, by network family: reconstruction against PCA, test accuracy, or an SAE's scores.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
-          nets.ReferenceClassifier.family: _classifier_metrics, sae.FAMILY: _sae_metrics}
+          nets.ReferenceClassifier.family: _classifier_metrics, sae.FAMILY: _sae_metrics,
+          **generator_recipes.SCORES}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
@@ -181,13 +189,18 @@ def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tenso
     ds = data.load(plan.dataset)
     if x_train is None:
         x_train, y_train = ds.x_train, ds.y_train
+    table_data, flow = x_train is ds.x_train, plan.network.family in generator_recipes.FROM_MODELS
+    if flow and table_data:  # a generator's data are its base model's codes, not images
+        x_train, y_train = generator_recipes.training_data(plan.network, ds)
     reads = plan.network.family == sae.FAMILY  # an SAE trains on another network's activations of the images
     inputs = sae_inputs(plan.network, plan.dataset, x_train, plan.training.seed) if reads else x_train
     result = train.train(plan.network, inputs, plan.training, progress=progress, should_stop=should_stop,
                          y_train=None if reads else y_train, on_epoch=on_epoch)
+    if flow:
+        generator_recipes.finish(result.model, ds)
     payload = checkpoints.to_bytes(result.model)
     scores = SCORES[plan.network.family](result.model, ds)
-    from_table = x_train is ds.x_train and plan == recipe(plan.name, plan.dataset, device=plan.training.device)
+    from_table = table_data and plan == recipe(plan.name, plan.dataset, device=plan.training.device)
     card = {
         "card_version": checkpoints.CARD_VERSION,
         "name": plan.name,

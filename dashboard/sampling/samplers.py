@@ -11,6 +11,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from dashboard.core import data, memo, metrics, zoo
+from dashboard.generators import diffusion
 from dashboard.sampling import quality
 
 DECODE_BATCH = 1000
@@ -129,7 +130,9 @@ SAMPLER_KINDS = {"standard": StandardNormal, "gaussian": FittedGaussian, "gmm": 
 
 
 def make_sampler(kind: str, n_components: int = 10) -> LatentSampler:
-    """An unfitted sampler by kind: "standard", "gaussian" or "gmm"."""
+    """An unfitted sampler by kind: "standard", "gaussian" or "gmm" (or "diffusion", which fitted_sampler sets up)."""
+    if kind == "diffusion":  # a shipped flow model of a shipped AE's codes: trained by the build, never fitted here
+        return diffusion.FlowSampler()
     if kind not in SAMPLER_KINDS:
         raise ValueError(f"Unknown sampler {kind!r}; expected one of {sorted(SAMPLER_KINDS)}.")
     return GaussianMixture(n_components=n_components) if kind == "gmm" else SAMPLER_KINDS[kind]()
@@ -146,6 +149,11 @@ class SamplerSetup:
     def model_name(self, latent_dim: int) -> str:
         return f"{self.family}-{latent_dim}"
 
+    def available(self, dataset: str, latent_dim: int) -> bool:
+        """Whether its model (and, for latent diffusion, its flow model) ships at this code size."""
+        name = self.model_name(latent_dim)
+        return name in zoo.names(dataset) and (self.kind != "diffusion" or diffusion.available(dataset, name))
+
 
 SETUPS = (
     SamplerSetup("AE + N(0, I)", "ae", "standard"),
@@ -155,12 +163,17 @@ SETUPS = (
     # A mixture fitted to the VAE's own training codes (posterior means), as in Chadebec & Allassonnière (NeurIPS
     # 2022): the prior is what the VAE was pushed towards, the mixture is where its codes actually ended up.
     SamplerSetup("VAE + Gaussian mixture", "vae", "gmm"),
+    # A flow-matching model trained on the AE's codes (Lipman et al. 2023), walked from noise in Euler steps: the
+    # latent diffusion of Rombach et al. (2022) at toy scale. It ships for the 16- and 2-number AEs only.
+    SamplerSetup("AE + latent diffusion", "ae", "diffusion"),
 )
 
 
 @memo.shared(maxsize=64)
 def fitted_sampler(dataset: str, model_name: str, kind: str, n_components: int = 10) -> LatentSampler:
     """A sampler fitted to a shipped model's train codes, shared by every session; sample() never changes it."""
+    if kind == "diffusion":
+        return diffusion.fitted(dataset, model_name)  # trained by the build: nothing to fit here
     sampler = make_sampler(kind, n_components).fit(zoo.codes(model_name, dataset, "train").astype(np.float64))
     for value in vars(sampler).values():
         if isinstance(value, np.ndarray):
@@ -201,10 +214,9 @@ def generate_sweep(dataset: str, setup: SamplerSetup, latent_dim: int, n: int,
 def score_setups(dataset: str, latent_dim: int, n: int = 1000, seed: int = 0, temperature: float = 1.0,
                  n_components: int = 10) -> dict[str, quality.QualityReport]:
     """{setup label: report} for every sampler setup whose model ships at this latent size."""
-    shipped = zoo.names(dataset)
     return {setup.label: quality.assess(generate(dataset, setup, latent_dim, n, seed, temperature, n_components),
                                 dataset)
-            for setup in SETUPS if setup.model_name(latent_dim) in shipped}
+            for setup in SETUPS if setup.available(dataset, latent_dim)}
 
 
 def baseline_reports(dataset: str, latent_dim: int, n: int = 1000, seed: int = 0) -> dict[str, quality.QualityReport]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 # lightest for the blind guess.
 SETUP_COLORS = {"AE + N(0, I)": "#A6C8E8", "AE + fitted Gaussian": "#7AA6D2", "AE + Gaussian mixture":
                 plots.METHOD_COLORS["AE"], "VAE + N(0, I) prior": plots.METHOD_COLORS["VAE"],
-                "VAE + Gaussian mixture": "#B35806"}
+                "VAE + Gaussian mixture": "#B35806", "AE + latent diffusion": "#2E4E8F"}
 SAMPLE_NEAR_COLOR = "#111111"
 SAMPLE_HOLE_COLOR = "#E45756"
 SAMPLE_LEGEND_PX = 42  # room kept under the class legend for the samples' legend, two lines in a narrow column
