@@ -29,6 +29,7 @@ TOPICS = (
     "training",  # how a model is trained or what its loss compares
     "metrics",  # how to read PSNR, SSIM, AUROC and friends
     "limits",  # where a method stops working
+    "generators",  # how today's image generators model an autoencoder's codes (discrete codes, latent diffusion)
 )
 # The default short round, about five minutes: the lesson's four core ideas (what the bottleneck forces, what a
 # high reconstruction error says, why a plain AE samples badly, what the code is for), then one question for each
