@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.core import artifacts, data, threads, zoo
+from dashboard.generators import diffusion
 from dashboard.sampling import quality, samplers
 from dashboard.viz import plots, sampling_figures
 
@@ -16,9 +17,9 @@ DEFAULT_COMPONENTS = 10  # the page's mixture size until the visitor moves its s
 MAP_SIZES = (2, 3)  # latent sizes of the "holes" maps
 # Each stored kind's version: bump it when that computation changes (checkpoints, data and parameters are tracked
 # by themselves), so the build's old result is computed live until the build stores it anew.
-FIT_VERSION = 1
-GRID_VERSION = 1
-SCORES_VERSION = 1
+FIT_VERSION = 2
+GRID_VERSION = 2
+SCORES_VERSION = 2
 LATENT_MAP_VERSION = 1
 
 
@@ -53,6 +54,13 @@ def _rebuilt(kind: str, state: dict) -> samplers.LatentSampler:
     return sampler
 
 
+def _reads(dataset: str, model_name: str, kind: str) -> list[str]:
+    """The shipped files a sampler reads: its autoencoder, and for latent diffusion the flow model of its codes."""
+    if kind == "diffusion" and diffusion.available(dataset, model_name):
+        return [model_name, diffusion.flow_name(model_name)]
+    return [model_name]
+
+
 @st.cache_resource(show_spinner="Fitting the samplers to the AE's codes (once per server)…", max_entries=64)
 def fitted(dataset: str, model_name: str, kind: str, components: int) -> samplers.LatentSampler:
     """A fitted sampler, shared read-only by every session; the build stores the fits the page uses at first."""
@@ -61,7 +69,8 @@ def fitted(dataset: str, model_name: str, kind: str, components: int) -> sampler
 
     # Only a mixture reads the component count: the other kinds share one stored fit whatever the slider says.
     params = {"model": model_name, "kind": kind, "components": components if kind == "gmm" else None}
-    return _rebuilt(kind, artifacts.stored("sampling.fit", dataset, params, [model_name], fit, version=FIT_VERSION))
+    return _rebuilt(kind, artifacts.stored("sampling.fit", dataset, params, _reads(dataset, model_name, kind), fit,
+                                           version=FIT_VERSION))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -82,7 +91,7 @@ def grid_png(dataset: str, label: str, k: int, components: int, seed: int, tempe
 
     params = {"setup": label, "k": k, "components": components, "seed": seed, "temperature": temperature,
               "side": GRID_SIDE, "scale": scale(dataset)}
-    return artifacts.stored("sampling.grid", dataset, params, [setup.model_name(k)], draw,
+    return artifacts.stored("sampling.grid", dataset, params, _reads(dataset, setup.model_name(k), setup.kind), draw,
                             version=GRID_VERSION).tobytes()
 
 
@@ -100,6 +109,7 @@ def scores(dataset: str, k: int, components: int, temperature: float) -> dict:
     params = {"k": k, "components": components, "temperature": temperature, "n": N_SCORED,
               "seed": samplers.SCORE_SEED}
     models = [n for n in (f"ae-{k}", f"vae-{k}") if n in zoo.names(dataset)] + [quality.FILE_STEM]
+    models += _reads(dataset, f"ae-{k}", "diffusion")[1:]
     return artifacts.stored("sampling.scores", dataset, params, models,
                             lambda: samplers.scores(dataset, k, temperature, components), version=SCORES_VERSION)
 
