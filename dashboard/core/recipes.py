@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dashboard.core import checkpoints, data, metrics, nets, train
+from dashboard.core import checkpoints, data, metrics, nets, train, variants
 
 CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
 # Every autoencoder that ships for each offline dataset. dae-64 is the Denoising page's default.
@@ -17,7 +17,7 @@ CORE_ZOO = ("ae-2", "ae-3", "ae-8", "ae-16", "ae-32", "vae-2", "vae-3", "vae-8",
 AUTOENCODER_NAMES = (*CORE_ZOO, "dae-64")
 # Models whose training is recorded for the Latent space page: a fixed image set's codes after every epoch.
 SNAPSHOT_NAMES = ("ae-2", "vae-2", "ae-3", "vae-3")
-SHIPPED_NAMES = (*AUTOENCODER_NAMES, CLASSIFIER)
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, *variants.NAMES, CLASSIFIER)  # variants: the VAE page's own models
 SHIPPED_DATASETS = data.OFFLINE_DATASETS
 NAME_PATTERN = re.compile(r"^(ae|vae|dae)-([1-9][0-9]{0,2})$")
 
@@ -72,8 +72,10 @@ def parse_name(name: str) -> tuple[str, int]:
     """"vae-16" -> ("vae", 16); anything else raises ValueError naming the valid pattern."""
     match = NAME_PATTERN.match(name)
     if not match:
+        if variants.parse(name):
+            return variants.parse(name)[:2]
         raise ValueError(f"Bad model name {name!r}: expected <family>-<latent size> with family ae, vae or dae, "
-                         f"for example {', '.join(CORE_ZOO[:4])}.")
+                         f"for example {', '.join(CORE_ZOO[:4])} (or a VAE page model: {', '.join(variants.NAMES)}).")
     return match.group(1), int(match.group(2))
 
 
@@ -87,6 +89,9 @@ def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
     if name == CLASSIFIER:
         network: nets.NetworkConfig = nets.default_classifier_config(ds.image_shape, len(ds.classes))
         training = CLASSIFIER_TRAINING[small]
+    elif variants.parse(name):
+        network, training = variants.plan(name, ds.image_shape, len(ds.classes), AUTOENCODER_NETWORK[small],
+                                          AUTOENCODER_TRAINING[small])
     else:
         family, latent = parse_name(name)
         net_overrides, train_overrides = AUTOENCODER_OVERRIDES.get((name, small), ({}, {}))
@@ -118,7 +123,7 @@ def _classifier_metrics(model: nets.ReferenceClassifier, ds: data.Dataset) -> di
 
 # What a card reports, by network family: reconstruction against PCA, or test accuracy.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
-          nets.ReferenceClassifier.family: _classifier_metrics}
+          nets.ReferenceClassifier.family: _classifier_metrics, nets.ConditionalVAE.family: variants.cvae_metrics}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
