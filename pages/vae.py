@@ -158,8 +158,13 @@ def conditional_panel() -> None:
         cols[2].metric("Real images score", f"{score.real_frechet:.1f}",
                        help=f"The same distance for the real training images of {digit}: what a perfect sampler "
                             "would get with these few images.")
+    beta_c = cached.cvae_beta(dataset_name)
     st.caption("The encoder and the decoder are both told the label (Sohn et al., 2015), so the code is free to "
-               "hold the style (slant, width, thickness) and the label picks the digit.")
+               "hold the style (slant, width, thickness) and the label picks the digit. Nothing forces it to leave "
+               "the class out, though: where a code drawn from the prior still carries a class of its own, it fights "
+               f"the label. This cVAE was trained at β = {beta_c:g}, which makes every nat the code spends costly, "
+               "so it drops what the label gives for free. The price is blur: compare the FID-like score with the "
+               "real images'.")
 
 
 conditional_panel()

@@ -18,6 +18,10 @@ PATTERN = re.compile(r"^(?:(vae)-([1-9][0-9]{0,2})-beta([0-9]+(?:\.[0-9]+)?)|(cv
 # models/; every rung of the ladder shares it, so β is the only thing that changes along it. 8x8 digits keep the
 # zoo's already small network.
 LIGHT_NETWORK = {"channels": (16, 32, 32), "hidden": 64}
+# The cVAE's β by image size (key: data.is_small). At β = 1 the 28x28 cVAE still wrote the digit's class into its code,
+# so a code drawn from the prior fought the label and about half of the samples came out another digit; a heavier KL
+# makes the code drop what the label already gives for free. 8x8 digits have so few pixels that β = 1 already does.
+CVAE_BETA = {True: 1.0, False: 8.0}
 
 
 def beta_name(latent_dim: int, beta: float) -> str:
@@ -29,7 +33,7 @@ NAMES = (*(beta_name(k, beta) for k in BETA_LATENTS for beta in BETAS), CVAE)
 
 
 def parse(name: str) -> tuple[str, int, float] | None:
-    """"vae-16-beta4" -> ("vae", 16, 4.0); "cvae-16" -> ("cvae", 16, 1.0); None for any other name."""
+    """"vae-16-beta4" -> ("vae", 16, 4.0); "cvae-16" -> ("cvae", 16, 1.0) (its β is CVAE_BETA's); None otherwise."""
     match = PATTERN.match(name)
     if not match:
         return None
@@ -46,8 +50,8 @@ def plan(name: str, image_shape: tuple[int, int, int], n_classes: int, base: dic
     settings = {**base, **({} if small else LIGHT_NETWORK)}
     vae = nets.default_config("vae", latent, image_shape, beta=beta, **settings)
     if family == "cvae":
-        network: nets.ModelConfig = nets.ConditionalConfig(**{**vae.to_dict(), "family": "cvae",
-                                                             "n_classes": n_classes})
+        network: nets.ModelConfig = nets.ConditionalConfig(**{**vae.to_dict(), "family": "cvae", "n_classes": n_classes,
+                                                             "beta": CVAE_BETA[small]})
     else:
         network = vae
     return network, training

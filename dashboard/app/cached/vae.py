@@ -86,6 +86,11 @@ def cvae_digit(dataset: str, digit: int, seed: int) -> tuple[bytes, conditional.
     return png, conditional.score_class(model, dataset, digit)
 
 
+def cvae_beta(dataset: str) -> float:
+    """The β the shipped conditional VAE was trained at, from its card."""
+    return float(zoo.read_card(variants.CVAE, dataset)["config"]["beta"])
+
+
 @st.cache_resource(show_spinner="Measuring slant and thickness and fitting their directions…", max_entries=4)
 def directions(dataset: str) -> dict[str, attributes.Direction]:
     """Slant and thickness directions in vae-16's code space, fitted on a quarter of the training digits."""
