@@ -28,7 +28,7 @@ def test_the_table_covers_every_file_under_models_and_nothing_else():
     assert shipped == planned
     assert sorted(p.suffix for p in files) == sorted([".json", ".safetensors"] * len(planned))
     assert "dae-64" in zoo.ZOO_NAMES and recipes.CLASSIFIER not in zoo.names(DIGITS)
-    assert sum(p.stat().st_size for p in paths.MODELS_DIR.rglob("*")) < 30e6
+    assert sum(p.stat().st_size for p in paths.MODELS_DIR.rglob("*")) < 40e6
 
 
 @pytest.mark.parametrize("plan", recipes.table(), ids=lambda plan: f"{plan.dataset}/{plan.name}")
