@@ -120,7 +120,7 @@ with map_col:
 with note_col:
     spread = codes.std(axis=0)
     st.markdown(
-        f"With a code of 2 the map shows the pull of the KL term. At β = {beta:g} the codes spread "
+        f"With a code of 2 (**{map_name}**) the map shows the pull of the KL term. At β = {beta:g} the codes spread "
         f"{spread[0]:.2f} along z1 and {spread[1]:.2f} along z2 (the prior: 1, circles at 1σ and 2σ). As β grows "
         "the classes crowd into the prior's disc and overlap; once an axis's spread shrinks to near 0 the decoder "
         "ignores it: that dimension has **collapsed** onto the prior.\n\n"
@@ -177,7 +177,9 @@ st.subheader("6 · Latent arithmetic: slant and thickness")
 def attribute_panel() -> None:
     controls, strip = st.columns([1, 3], gap="large")
     with controls:
-        attribute = st.radio("Direction", list(attributes.MEASURES), key="vae_attribute", horizontal=True)
+        attribute = st.radio("Direction", cached.offered(dataset_name), key="vae_attribute", horizontal=True,
+                             help="On 8x8 digits only slant: a stroke one or two pixels wide has no thickness to "
+                                  "measure." if ds.small_images else None)
         reach = cached.REACH[attribute]
         push = st.select_slider("Push (within-class standard deviations)", [float(s) for s in cached.steps(attribute)],
                                 value=0.0, key=f"vae_push_{attribute}", format_func=lambda s: f"{s:+.2f}")

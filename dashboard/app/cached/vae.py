@@ -22,6 +22,11 @@ REACH = {"slant": 1.0, "thickness": 1.5}
 N_STEPS = 9  # stops along the slider, the middle one the unmoved code
 
 
+def offered(dataset: str) -> list[str]:
+    """The attributes the page offers: on 8x8 digits a stroke is one or two pixels wide, too coarse for a thickness."""
+    return ["slant"] if data.load(dataset).small_images else list(attributes.MEASURES)
+
+
 def steps(attribute: str) -> np.ndarray:
     return np.linspace(-REACH[attribute], REACH[attribute], N_STEPS)
 
