@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dashboard.core import data, metrics, nets
+from dashboard.core import data, memo, metrics, nets
 from dashboard.sampling import quality
 
 N_PER_CLASS = 1000  # samples asked for each digit when the cVAE is scored
@@ -34,13 +34,20 @@ class ClassScore:
     real_frechet: float  # the same distance for that digit's real train images: what a perfect sampler would get
 
 
-def class_frechet(features: np.ndarray, dataset: str, digit: int, split: str = "test") -> float:
-    """FID-like distance between sample features (N, F) and the classifier features of one digit's real images."""
+@memo.shared(maxsize=64)
+def real_features(dataset: str, split: str, digit: int) -> np.ndarray:
+    """The reference classifier's features (N, F) of one digit's real images in a split; computed once."""
     ds = data.load(dataset)
     x, y = (ds.x_test, ds.y_test) if split == "test" else (ds.x_train, ds.y_train)
     net, _ = quality.reference_classifier(dataset)
-    real, _ = quality.embed(net, x[y == digit])
-    return quality.frechet_distance(features, real)
+    features, _ = quality.embed(net, x[y == digit])
+    features.setflags(write=False)
+    return features
+
+
+def class_frechet(features: np.ndarray, dataset: str, digit: int) -> float:
+    """FID-like distance between sample features (N, F) and the classifier features of one digit's test images."""
+    return quality.frechet_distance(features, real_features(dataset, "test", digit))
 
 
 def score_class(model: nets.ConditionalVAE, dataset: str, digit: int, n: int = N_PER_CLASS,
@@ -48,8 +55,6 @@ def score_class(model: nets.ConditionalVAE, dataset: str, digit: int, n: int = N
     """Ask for n images of one digit and score them against that digit's test images."""
     net, _ = quality.reference_classifier(dataset)
     features, probs = quality.embed(net, samples(model, digit, n, seed))
-    ds = data.load(dataset)
-    real_train, _ = quality.embed(net, ds.x_train[ds.y_train == digit])
     return ClassScore(digit=int(digit), accuracy=float((probs.argmax(axis=1) == digit).mean()),
                       frechet=class_frechet(features, dataset, digit),
-                      real_frechet=class_frechet(real_train, dataset, digit))
+                      real_frechet=class_frechet(real_features(dataset, "train", digit), dataset, digit))
