@@ -52,10 +52,10 @@ with beta_col:
     name, map_name = variants.beta_name(16, beta), variants.beta_name(2, beta)
     st.caption(f"Model **{name}**: loss = reconstruction + {beta:g} × KL. β = 1 is the plain VAE of Kingma & "
                "Welling; β > 1 is a β-VAE (Higgins et al., 2017).")
-    pictures = st.columns(2)
-    pictures[0].image(plots.to_pixels(image, SCALE * 3), caption="the image")
-    pictures[1].image(plots.to_pixels(cached.reconstruction(dataset_name, name, image), SCALE * 3),
-                      caption=f"decoded from μ ({name})")
+    rebuilt = cached.reconstruction(dataset_name, name, image)
+    st.image(plots.grid_png([[image[0], rebuilt[0]]], scale=SCALE * 3,
+                            column_labels=["the image", "rebuilt"]),
+             caption=f"The image and {name}'s reconstruction from its posterior mean μ")
 
 result = cached.image_elbo(dataset_name, name, image)
 
@@ -90,7 +90,7 @@ metric_cols[3].metric("Active dimensions", f"{n_active} of {len(result.kl_dims)}
                       help=f"Dimensions whose KL for this image is above {THRESHOLD} nats.")
 st.vega_lite_chart(vae_charts.kl_bars_spec(result.kl_dims, THRESHOLD, f"KL of each dimension for this image ({name})"),
                    width="stretch")
-st.caption(f"A dimension counts as **active** when its KL is above {THRESHOLD} nats (dashed line): it tells the "
+st.caption(f"A dimension counts as **active** (orange) when its KL is above {THRESHOLD} nats: it tells the "
            "decoder something about the image. A silent one has μ ≈ 0 and σ ≈ 1 whatever the image: it is the prior. "
            f"The training loss weighs the KL by β = {beta:g}; the ELBO itself always counts it once.")
 
@@ -104,9 +104,9 @@ with left:
     st.image(pairs, caption=f"Test digits (top) and {name}'s reconstructions (bottom)")
     st.image(samples, caption=f"{cached.N_PRIOR_SHOWN} new images: {name} decoding z ~ N(0, I)")
     cols = st.columns(3)
-    cols[0].metric("Active units", f"{rung.active} of 16")
-    cols[1].metric("Mean KL", f"{rung.kl:.1f} nats")
-    cols[2].metric("Test MSE", f"{rung.mse:.4f}")
+    cols[0].metric("Active units", f"{rung.active}/16", help=f"Dimensions whose mean KL is above {THRESHOLD} nats.")
+    cols[1].metric("Mean KL", f"{rung.kl:.1f}", help="Nats per test image, summed over the dimensions.")
+    cols[2].metric("Test MSE", f"{rung.mse:.4f}", help="Squared error of the reconstructions from μ.")
 with right:
     st.vega_lite_chart(vae_charts.kl_bars_spec(rung.kl_dims, THRESHOLD, f"Mean KL per dimension, test split ({name})"),
                        width="stretch")
@@ -187,16 +187,18 @@ def attribute_panel() -> None:
     stop = int(np.argmin(np.abs(cached.steps(attribute) - push)))
     with controls:
         st.image(plots.to_pixels(images[stop], SCALE * 3), caption=f"pushed {push:+.2f}")
-        cols = st.columns(2)
-        change = values[stop] - values[len(values) // 2]
-        cols[0].metric(f"Measured {attribute}", f"{values[stop]:.2f}", f"{change:+.2f}", delta_color="off",
-                       help=f"In {attributes.UNITS[attribute]}; the change is from the unmoved code.")
-        cols[1].metric("Classifier says", f"{predicted[stop]}", f"{confidence[stop]:.0%} sure", delta_color="off")
     with strip:
         headings = [f"{s:+.2f}: {p}" for s, p in zip(cached.steps(attribute), predicted)]
         st.image(plots.grid_png([list(images)], scale=SCALE + 1, column_labels=headings),
                  caption=f"The image's vae-16 code moved along the {attribute} direction, from −{reach:g} to "
                          f"+{reach:g}; above each, the push and the classifier's verdict.")
+        cols = st.columns(3)
+        change = values[stop] - values[len(values) // 2]
+        cols[0].metric(f"Measured {attribute}", f"{values[stop]:.2f}",
+                       help=f"In {attributes.UNITS[attribute]}, measured on the pushed image.")
+        cols[1].metric("Change", f"{change:+.2f}", help="From the unmoved code's image.")
+        cols[2].metric("Classifier says", f"{predicted[stop]}", help=f"The reference classifier's verdict, "
+                                                                     f"{confidence[stop]:.0%} sure.")
         st.vega_lite_chart(vae_charts.attribute_spec(cached.steps(attribute), values, attribute,
                                                      attributes.UNITS[attribute]), width="stretch")
     direction = cached.directions(dataset_name)[attribute]

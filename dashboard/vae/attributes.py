@@ -44,7 +44,7 @@ def thickness(images: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 MEASURES = {"slant": slant, "thickness": thickness}  # attribute -> measure over images (N, C, H, W) -> (N,)
-UNITS = {"slant": "shear (pixels across per pixel down)", "thickness": "pixels"}
+UNITS = {"slant": "shear", "thickness": "pixels"}  # slant: pixels across per pixel down
 
 
 @dataclass(frozen=True)

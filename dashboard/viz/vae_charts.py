@@ -28,29 +28,28 @@ def reparam_dot(mu: float, sigma: float, eps: float, dim: int) -> str:
 }}"""
 
 
-def kl_bars_spec(kl_dims: np.ndarray, threshold: float, title: str, height: int = 200) -> dict:
+def kl_bars_spec(kl_dims: np.ndarray, threshold: float, title: str, height: int = 240) -> dict:
     """A bar per latent dimension: its KL in nats, orange when above the threshold (active), grey when silent.
 
-    A finished Vega-Lite dict (no altair build on every rerun), with the threshold drawn as a rule. The y axis is
-    logarithmic from 0.001 nats, so that silent dimensions (KL near 0) still show as short grey stubs.
+    A finished Vega-Lite dict (no altair build on every rerun), with the threshold drawn as a dashed rule. A silent
+    dimension's bar is too short to see: the tooltip and the colour of its tick mark say which it is.
     """
-    floor = threshold / 10
-    rows = [{"dimension": f"z{i + 1}", "KL (nats)": max(float(v), floor), "exact": float(v),
-             "state": "active" if v > threshold else "silent"} for i, v in enumerate(np.asarray(kl_dims))]
+    rows = [{"dimension": f"z{i + 1}", "KL": float(v), "state": "active" if v > threshold else "silent"}
+            for i, v in enumerate(np.asarray(kl_dims))]
+    x = {"field": "dimension", "type": "nominal", "sort": None, "title": None}
+    color = {"field": "state", "type": "nominal", "legend": {"orient": "top", "title": None},
+             "scale": {"domain": ["active", "silent"], "range": [ACTIVE_COLOR, SILENT_COLOR]}}
+    tooltip = [{"field": "dimension", "type": "nominal"},
+               {"field": "KL", "type": "quantitative", "format": ".4f", "title": "KL (nats)"},
+               {"field": "state", "type": "nominal"}]
     return {
         "title": title, "height": height,
         "layer": [
             {"data": {"values": rows}, "mark": {"type": "bar"},
-             "encoding": {
-                 "x": {"field": "dimension", "type": "nominal", "sort": None, "title": None},
-                 "y": {"field": "KL (nats)", "type": "quantitative", "scale": {"type": "log", "domainMin": floor},
-                       "title": "KL (nats, log scale)"},
-                 "color": {"field": "state", "type": "nominal",
-                           "scale": {"domain": ["active", "silent"], "range": [ACTIVE_COLOR, SILENT_COLOR]},
-                           "legend": {"orient": "top", "title": None}},
-                 "tooltip": [{"field": "dimension", "type": "nominal"},
-                             {"field": "exact", "type": "quantitative", "format": ".4f", "title": "KL (nats)"},
-                             {"field": "state", "type": "nominal"}]}},
+             "encoding": {"x": x, "y": {"field": "KL", "type": "quantitative", "title": "KL (nats)"},
+                          "color": color, "tooltip": tooltip}},
+            {"data": {"values": rows}, "mark": {"type": "tick", "thickness": 3},
+             "encoding": {"x": x, "y": {"datum": 0}, "color": color, "tooltip": tooltip}},
             {"data": {"values": [{"threshold": threshold}]}, "mark": {"type": "rule", "strokeDash": [4, 3]},
              "encoding": {"y": {"field": "threshold", "type": "quantitative"}}},
         ]}
@@ -67,7 +66,7 @@ def ladder_spec(betas: list[float], active: list[int], latent_dim: int) -> dict:
                           "y": {"field": "active units", "type": "quantitative",
                                 "scale": {"domain": [0, latent_dim]}},
                           "tooltip": [{"field": "β"}, {"field": "active units", "type": "quantitative"}]}},
-            {"data": {"values": rows}, "mark": {"type": "text", "dy": -8},
+            {"data": {"values": rows}, "mark": {"type": "text", "dy": -8, "color": "#888888"},  # both themes
              "encoding": {"x": {"field": "β", "type": "ordinal", "sort": None},
                           "y": {"field": "active units", "type": "quantitative"},
                           "text": {"field": "active units", "type": "quantitative"}}},
@@ -89,8 +88,8 @@ def map_spec(codes: np.ndarray, labels: np.ndarray, classes: list[str], title: s
                           "detail": {"field": "ring"}, "order": {"field": "order"}}},
             {"data": {"values": points}, "mark": {"type": "circle", "size": 14, "opacity": 0.7},
              "encoding": {
-                 "x": {"field": "z1", "type": "quantitative", "scale": {"domain": [-3.5, 3.5], "clamp": True}},
-                 "y": {"field": "z2", "type": "quantitative", "scale": {"domain": [-3.5, 3.5], "clamp": True}},
+                 "x": {"field": "z1", "type": "quantitative"},
+                 "y": {"field": "z2", "type": "quantitative"},
                  "color": {"field": "class", "type": "nominal", "sort": list(classes),
                            "scale": {"domain": list(classes), "range": plots.CLASS_COLORS[:len(classes)]},
                            "legend": {"orient": "right", "title": "digit"}},
@@ -102,7 +101,7 @@ def attribute_spec(steps: np.ndarray, values: np.ndarray, attribute: str, unit: 
     """The measured attribute of each pushed image against the push, in within-class standard deviations."""
     rows = [{"push (σ)": float(s), attribute: float(v)} for s, v in zip(steps, values)]
     return {
-        "title": f"Measured {attribute} along the direction", "height": 180, "data": {"values": rows},
+        "height": 180, "data": {"values": rows},
         "mark": {"type": "line", "point": True, "color": ACTIVE_COLOR},
         "encoding": {"x": {"field": "push (σ)", "type": "quantitative"},
                      "y": {"field": attribute, "type": "quantitative", "scale": {"zero": False},

@@ -86,7 +86,8 @@ def cvae_digit(dataset: str, digit: int, seed: int) -> tuple[bytes, conditional.
     model = zoo.frozen(variants.CVAE, dataset)
     shown = conditional.samples(model, digit, N_CVAE_SHOWN, seed=seed)
     predicted, confidence = quality.verdicts(shown, dataset)
-    headings = [f"{'✓' if p == digit else '✗'} {p} · {c:.0%}" for p, c in zip(predicted, confidence)]
+    # Plain ASCII: the headings are drawn with PIL's default font, which has no tick or cross.
+    headings = [f"{p} {c:.0%}" if p == digit else f"NOT {digit}: {p}" for p, c in zip(predicted, confidence)]
     png = plots.grid_png([list(shown)], scale=scale(dataset) + 1, column_labels=headings)
     return png, conditional.score_class(model, dataset, digit)
 
