@@ -15,7 +15,7 @@ def metric(app, label: str) -> str:
 
 
 def active_of(app) -> int:
-    return int(metric(app, "Active units").split(" of ")[0])
+    return int(metric(app, "Active units").split("/")[0])
 
 
 def test_every_control_of_the_vae_page():
