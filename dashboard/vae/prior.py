@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from dashboard.core import zoo
+from dashboard.core import data, metrics, zoo
 from dashboard.sampling import quality, samplers
 
 GAUSSIAN_SETUP = next(s for s in samplers.SETUPS if (s.family, s.kind) == ("ae", "gaussian"))
@@ -40,3 +41,13 @@ def prior_row(dataset: str, name: str, label: str) -> PriorRow:
                                                                                   samplers.SCORE_SEED)
     images = samplers.decode(model, codes)
     return _row(label, name, quality.assess(images, dataset))
+
+
+def reconstruction_row(dataset: str, name: str) -> PriorRow:
+    """A model's reconstructions of the Sampling page's 1,000 real training images: the sharpness its decoder can
+    reach from codes it has seen, with no sampler in between."""
+    ds = data.load(dataset)
+    # The same random subset as samplers.baseline_reports (the train split is ordered by class).
+    pick = torch.randperm(len(ds.x_train), generator=torch.Generator().manual_seed(samplers.SCORE_SEED))
+    rebuilt = metrics.reconstruct(zoo.frozen(name, dataset), ds.x_train[pick[:samplers.N_SCORED]])
+    return _row(f"{name} reconstructions (no sampling)", name, quality.assess(rebuilt, dataset))

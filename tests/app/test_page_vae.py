@@ -73,7 +73,7 @@ def test_every_control_of_the_vae_page():
     assert_no_exception(app)
     table = app.dataframe[-1].value
     assert list(table["sampler"])[:2] == ["AE + fitted Gaussian", "vae-16 + N(0, I) prior"]
-    assert len(table) == 6
+    assert len(table) == 8 and list(table["sampler"])[-1] == "vae-16 reconstructions (no sampling)"
 
 
 def test_thickness_on_mnist():

@@ -124,4 +124,4 @@ def prior_rows(dataset: str) -> list[prior.PriorRow]:
     rows = [prior.gaussian_row(dataset, 16), prior.prior_row(dataset, "vae-16", "vae-16 + N(0, I) prior")]
     for name in elbo.ladder_names(16):
         rows.append(prior.prior_row(dataset, name, f"{name} + N(0, I) prior"))
-    return rows
+    return rows + [prior.reconstruction_row(dataset, "ae-16"), prior.reconstruction_row(dataset, "vae-16")]
