@@ -162,9 +162,11 @@ def conditional_panel() -> None:
     st.caption("The encoder and the decoder are both told the label (Sohn et al., 2015), so the code is free to "
                "hold the style (slant, width, thickness) and the label picks the digit. Nothing forces it to leave "
                "the class out, though: where a code drawn from the prior still carries a class of its own, it fights "
-               f"the label. This cVAE was trained at β = {beta_c:g}, which makes every nat the code spends costly, "
-               "so it drops what the label gives for free. The price is blur: compare the FID-like score with the "
-               "real images'.")
+               + (f"the label. This cVAE was trained at β = {beta_c:g}, which makes every nat the code spends costly, "
+                  "so it drops what the label gives for free. The price is blur: compare the FID-like score with the "
+                  "real images'." if beta_c > 1 else
+                  f"the label. This cVAE was trained at β = {beta_c:g}; on these tiny images that was enough for it "
+                  "to leave the class to the label."))
 
 
 conditional_panel()
