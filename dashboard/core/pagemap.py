@@ -30,6 +30,7 @@ class PageSpec:
 PAGES = (
     PageSpec("Learn", "pages/overview.py", "Overview", "⏳", "overview", cached="overview", quiz=True),
     PageSpec("Learn", "pages/latent-space.py", "Latent space", "🗺️", "latent-space", cached="latent_space", quiz=True),
+    PageSpec("Learn", "pages/vae.py", "VAE", "🎛️", "vae", quiz=True),
     PageSpec("Learn", "pages/regularised.py", "Regularised AEs", "🧲", "regularised", quiz=True),
     PageSpec("Learn", "pages/tour.py", "Tour", "🎬", "tour", cached="tour"),
     PageSpec("Learn", "pages/quiz.py", "Quiz", "❓", "quiz"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dashboard.core import checkpoints, data, generator_recipes, metrics, nets, paths, sae, train
+from dashboard.core import checkpoints, data, generator_recipes, metrics, nets, paths, sae, train, variants
 
 CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
 # Every autoencoder that ships for each offline dataset. dae-64 is the Denoising page's default.
@@ -21,8 +21,10 @@ SAE_NAMES = ("sae-512",)  # sparse autoencoders on the classifier's feature laye
 # Regularised variants, "<family>-<k>-<regulariser>" (the Regularised AEs page). zoo.names lists only NAME_PATTERN,
 # so the pages that walk every <family>-<k> do not pick these up.
 REGULARISED_NAMES = ("ae-256-sparse",)
-# The SAEs after the classifier they read; the generators last, since they read the autoencoders' codes.
-SHIPPED_NAMES = (*AUTOENCODER_NAMES, *REGULARISED_NAMES, CLASSIFIER, *SAE_NAMES, *generator_recipes.NAMES)
+# variants: the VAE page's own models; the SAEs after the classifier they read; the generators last, since they
+# read the autoencoders' codes.
+SHIPPED_NAMES = (*AUTOENCODER_NAMES, *REGULARISED_NAMES, *variants.NAMES, CLASSIFIER, *SAE_NAMES,
+                 *generator_recipes.NAMES)
 # Files whose network family their name does not spell as <family>-<k>.
 NAMED_FAMILIES = {CLASSIFIER: nets.ReferenceClassifier.family, **{name: sae.FAMILY for name in SAE_NAMES},
                   **generator_recipes.FAMILIES}
@@ -89,8 +91,10 @@ def parse_name(name: str) -> tuple[str, int]:
     """"vae-16" -> ("vae", 16); anything else raises ValueError naming the valid pattern."""
     match = NAME_PATTERN.match(name) or VARIANT_PATTERN.match(name)
     if not match:
+        if variants.parse(name):
+            return variants.parse(name)[:2]
         raise ValueError(f"Bad model name {name!r}: expected <family>-<latent size> with family ae, vae or dae, "
-                         f"for example {', '.join(CORE_ZOO[:4])}.")
+                         f"for example {', '.join(CORE_ZOO[:4])} (or a VAE page model: {', '.join(variants.NAMES)}).")
     return match.group(1), int(match.group(2))
 
 
@@ -111,6 +115,9 @@ def recipe(name: str, dataset: str, **training_overrides) -> Recipe:
     if name == CLASSIFIER:
         network: nets.NetworkConfig = nets.default_classifier_config(ds.image_shape, len(ds.classes))
         training = CLASSIFIER_TRAINING[small]
+    elif variants.parse(name):
+        network, training = variants.plan(name, ds.image_shape, len(ds.classes), AUTOENCODER_NETWORK[small],
+                                          AUTOENCODER_TRAINING[small])
     elif name in SAE_NAMES:
         network = sae.SAEConfig(inputs=nets.default_classifier_config(ds.image_shape).features,
                                 width=int(name.split("-")[1]))
@@ -175,7 +182,7 @@ def _sae_metrics(model: sae.SparseAutoencoder, ds: data.Dataset) -> dict[str, fl
 # What a card reports, by network family: reconstruction against PCA, test accuracy, or an SAE's scores.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
           nets.ReferenceClassifier.family: _classifier_metrics, sae.FAMILY: _sae_metrics,
-          **generator_recipes.SCORES}
+          nets.ConditionalVAE.family: variants.cvae_metrics, **generator_recipes.SCORES}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
