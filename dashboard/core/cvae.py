@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dashboard.core import nets
 from dashboard.core.nets import RECON_LOSSES, CardConfig, ModelConfig, Parts, VariationalAutoencoder
 
 
@@ -92,3 +93,8 @@ class ConditionalVAE(VariationalAutoencoder):
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / len(x)
         total = (recon + self.config.beta * kl) / n_pixels
         return total, {"loss": total.detach(), "recon": (recon / n_pixels).detach(), "kl": kl.detach()}
+
+
+# Known to every checkpoint loader and to nets.build once this module is imported (the recipe table and zoo do);
+# a conditional VAE is not one of the FAMILIES a visitor trains.
+nets.NETWORKS[ConditionalVAE.family], nets.CONFIGS[ConditionalVAE.family] = ConditionalVAE, ConditionalConfig

@@ -375,11 +375,10 @@ def default_classifier_config(image_shape: tuple[int, int, int], n_classes: int 
     return ClassifierConfig(image_shape=tuple(image_shape), n_classes=n_classes, channels=channels)
 
 
-# The conditional VAE and today's generators (latent flow matching, the VQ-VAE and its prior) keep their networks
-# in modules of their own, which build on the classes above; register them here so every checkpoint loader and
-# nets.build know them. A conditional VAE is not one of the FAMILIES a visitor trains.
-from dashboard.core import cvae, generator_nets, vq_nets  # noqa: E402
+# Today's generators (latent flow matching, the VQ-VAE and its prior) keep their networks in modules of their own;
+# register them here so every checkpoint loader and nets.build know them. The conditional VAE (core/cvae.py) builds
+# on the VAE above, so it registers itself when imported; the recipe table imports it.
+from dashboard.core import generator_nets, vq_nets  # noqa: E402 (they need nothing from this module)
 
-ConditionalConfig, ConditionalVAE = cvae.ConditionalConfig, cvae.ConditionalVAE
-NETWORKS.update({ConditionalVAE.family: ConditionalVAE, **generator_nets.NETWORKS, **vq_nets.NETWORKS})
-CONFIGS.update({ConditionalVAE.family: ConditionalConfig, **generator_nets.CONFIGS, **vq_nets.CONFIGS})
+NETWORKS.update({**generator_nets.NETWORKS, **vq_nets.NETWORKS})
+CONFIGS.update({**generator_nets.CONFIGS, **vq_nets.CONFIGS})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dashboard.core import checkpoints, data, generator_recipes, metrics, nets, paths, sae, train, variants
+from dashboard.core import checkpoints, cvae, data, generator_recipes, metrics, nets, paths, sae, train, variants
 
 CLASSIFIER = "reference-classifier"  # matches no autoencoder name, so the zoo never lists it as one
 # Every autoencoder that ships for each offline dataset. dae-64 is the Denoising page's default.
@@ -182,7 +182,7 @@ def _sae_metrics(model: sae.SparseAutoencoder, ds: data.Dataset) -> dict[str, fl
 # What a card reports, by network family: reconstruction against PCA, test accuracy, or an SAE's scores.
 SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
           nets.ReferenceClassifier.family: _classifier_metrics, sae.FAMILY: _sae_metrics,
-          nets.ConditionalVAE.family: variants.cvae_metrics, **generator_recipes.SCORES}
+          cvae.ConditionalVAE.family: variants.cvae_metrics, **generator_recipes.SCORES}
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from dashboard.core import data, metrics, nets, train
+from dashboard.core import cvae, data, metrics, nets, train
 
 BETAS = (0.25, 1.0, 4.0, 16.0)  # the β ladder, weakest KL weight first
 BETA_LATENTS = (16, 2)  # a code of 16 for the numbers, one of 2 for the map
@@ -50,14 +50,14 @@ def plan(name: str, image_shape: tuple[int, int, int], n_classes: int, base: dic
     settings = {**base, **({} if small else LIGHT_NETWORK)}
     vae = nets.default_config("vae", latent, image_shape, beta=beta, **settings)
     if family == "cvae":
-        network: nets.ModelConfig = nets.ConditionalConfig(**{**vae.to_dict(), "family": "cvae", "n_classes": n_classes,
+        network: nets.ModelConfig = cvae.ConditionalConfig(**{**vae.to_dict(), "family": "cvae", "n_classes": n_classes,
                                                              "beta": CVAE_BETA[small]})
     else:
         network = vae
     return network, training
 
 
-def cvae_metrics(model: nets.ConditionalVAE, ds: data.Dataset) -> dict[str, float]:
+def cvae_metrics(model: cvae.ConditionalVAE, ds: data.Dataset) -> dict[str, float]:
     """A conditional VAE's card scores: reconstruction of the test split given the true labels, against PCA."""
     from dashboard.core import baselines  # scikit-learn is slow to import; only making a model needs it here
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dashboard.core import data, memo, metrics, nets
+from dashboard.core import cvae, data, memo, metrics
 from dashboard.sampling import quality
 
 N_PER_CLASS = 1000  # samples asked for each digit when the cVAE is scored
 
 
-def samples(model: nets.ConditionalVAE, digit: int, n: int, seed: int = 0) -> torch.Tensor:
+def samples(model: cvae.ConditionalVAE, digit: int, n: int, seed: int = 0) -> torch.Tensor:
     """n images of one digit from z ~ N(0, I): (n, C, H, W)."""
     if not 0 <= int(digit) < model.config.n_classes:
         raise ValueError(f"Digit {digit} is not one of 0..{model.config.n_classes - 1}.")
@@ -50,7 +50,7 @@ def class_frechet(features: np.ndarray, dataset: str, digit: int) -> float:
     return quality.frechet_distance(features, real_features(dataset, "test", digit))
 
 
-def score_class(model: nets.ConditionalVAE, dataset: str, digit: int, n: int = N_PER_CLASS,
+def score_class(model: cvae.ConditionalVAE, dataset: str, digit: int, n: int = N_PER_CLASS,
                 seed: int = 0) -> ClassScore:
     """Ask for n images of one digit and score them against that digit's test images."""
     net, _ = quality.reference_classifier(dataset)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dashboard.core import data, metrics, nets, recipes, variants, zoo
+from dashboard.core import cvae, data, metrics, nets, recipes, variants, zoo
 from dashboard.sampling import quality
 from dashboard.vae import attributes, conditional, elbo, prior
 
@@ -18,7 +18,7 @@ def tiny_vae(family: str = "vae", beta: float = 1.0) -> nets.VariationalAutoenco
     torch.manual_seed(0)
     config = nets.default_config("vae", 3, (1, 8, 8), beta=beta)
     if family == "cvae":
-        config = nets.ConditionalConfig(**{**config.to_dict(), "family": "cvae", "n_classes": 10})
+        config = cvae.ConditionalConfig(**{**config.to_dict(), "family": "cvae", "n_classes": 10})
     return nets.build(config).eval()
 
 
@@ -137,7 +137,7 @@ def test_page_models_have_recipes_but_stay_out_of_the_core_zoo_list():
             family, _, beta = variants.parse(name)
             wanted = variants.CVAE_BETA[data.is_small(data.load(dataset).image_shape)] if family == "cvae" else beta
             assert card["config"]["beta"] == wanted and card["rebuild"] == recipes.recipe(name, dataset).command
-    assert isinstance(zoo.load("cvae-16", DIGITS), nets.ConditionalVAE)
+    assert isinstance(zoo.load("cvae-16", DIGITS), cvae.ConditionalVAE)
 
 
 # ---------------------------------------------------------------- the shipped models meet the numbers
