@@ -216,6 +216,8 @@ CONTROLS = [
     Control("latent-space", "3D view z1", _slider("z1", "R")),
     Control("latent-space", "direction 1", _slider("Direction 1", "R")),
     Control("latent-space", "code size view", _choice("Code size", ("3 numbers", "2 numbers"))),
+    Control("vae", "β", _slider("β, the weight of the KL term")),
+    Control("vae", "push along a direction", _slider("Push (within-class standard deviations)")),
     Control("regularised", "training noise σ", _slider("Training noise σ")),
     Control("discrete-codes", "✏️ set a cell", _buttons("✏️ Set the cell", "↩️ Reset")),
     Control("discrete-codes", "🎲 New samples", _button("🎲 New samples")),
