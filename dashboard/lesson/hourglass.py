@@ -101,3 +101,8 @@ def encode_one(model: nets.Autoencoder, x: torch.Tensor) -> np.ndarray:
     """The code (k,) of one image."""
     with torch.inference_mode():
         return model.encode(x)[0].numpy()
+
+
+def encode_all(model: nets.Autoencoder, x: torch.Tensor) -> np.ndarray:
+    """The codes (N, k) of images (N, C, H, W), in batches."""
+    return metrics.encode(model, x).numpy()

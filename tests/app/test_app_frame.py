@@ -168,3 +168,23 @@ def test_models_page_draws_the_code_map_live_while_a_two_number_model_trains():
     assert sum(len(trace["x"]["bdata"]) if isinstance(trace["x"], dict) else len(trace["x"])
                for trace in live["data"]) > 0
     assert "Where 359 test digits land after each epoch" in texts(app)
+
+
+def test_overview_map_follows_a_two_or_three_number_model_and_says_why_otherwise():
+    def map_spec(app):
+        return json.loads(app.get("plotly_chart")[1].proto.spec)
+
+    app = open_page("overview")  # ae-16: too many numbers to draw, so the map shows ae-3 and its title says so
+    spec = map_spec(app)
+    assert "ae-3, not ae-16" in spec["layout"]["title"]["text"]
+    assert {trace["type"] for trace in spec["data"]} == {"scatter3d"}
+    assert any("test image #" in trace.get("hovertemplate", "") for trace in spec["data"])  # a number to type
+    app.selectbox(key="overview_model").set_value("vae-3").run()
+    assert_no_exception(app)
+    assert map_spec(app)["layout"]["title"]["text"].startswith("vae-3: each test image's 3-number code")
+    app.selectbox(key="overview_model").set_value("ae-2").run()
+    assert_no_exception(app)
+    flat = map_spec(app)
+    assert flat["layout"]["title"]["text"].startswith("ae-2") and {t["type"] for t in flat["data"]} == {"scatter"}
+    marked = flat["data"][-1]  # the diamond sits on the image's own 2-number code
+    assert marked["name"] == "this image" and "Click a point" in texts(app)
