@@ -18,6 +18,7 @@ dataset_name, ds = ui.page_header(
 
 SCALE = 10 if ds.small_images else 3  # on-screen pixels per image pixel
 GALLERY_SIZE = 8
+SHOWN_KEY, SLOT_KEY = "_anomaly_results_for", "_anomaly_results_slot"  # the scenario shown, and in which slot
 
 # ---------------------------------------------------------------- 1 · scenario
 
@@ -51,58 +52,6 @@ kind = st.columns([3, 2])[0].segmented_control(
     key=ui.url_key("anomaly_score", "score", opening_score, score_keys),
     help="  \n".join(f"**{s.short}**: {s.label}, {s.explanation}." for s in anomaly.SCORES)
     ) or opening_score
-
-if scenario == "ood" and not anomaly.ood_available():
-    st.warning("**Fashion-MNIST is not on this machine yet.** This scenario tests clothing images against the "
-               "digit model, so it needs that dataset (about 30 MB, downloaded once).", icon="📡")
-    if not st.button("Download Fashion-MNIST and run this scenario", key="anomaly_ood_download"):
-        ui.sync_url(partial=True)  # st.stop() skips the entry point's sync, so the link would keep the last scenario
-        st.stop()
-    bar = st.progress(0.0, text="Downloading Fashion-MNIST…")
-    try:
-        anomaly.download_ood(progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
-    except anomaly.ScenarioUnavailable as exc:
-        bar.empty()
-        st.error(str(exc), icon="📡")
-        st.stop()
-    bar.empty()
-key = (dataset_name, scenario, digit, corruption, level)
-try:
-    split = cached.split_for(*key)
-except anomaly.ScenarioUnavailable as exc:
-    st.error(str(exc), icon="📡")
-    st.stop()
-model = cached.detector(dataset_name, scenario, digit)
-results = cached.analysis(key, kind, model)
-evaluation = results["evaluation"]
-st.markdown(f"**{split.description}**  \nDetector: {info.model}. Test set: {len(split.y_test):,} images, "
-            f"{split.y_test.sum():,} of them anomalous. Score: {anomaly.score_kind(kind).label}.")
-
-# ---------------------------------------------------------------- your own image (scored before the threshold panel)
-
-own = None
-own_box = st.container(border=True) if scenario == "own" else st.expander(
-    "✏️ Score your own image against this detector", expanded=False)
-with own_box:
-    if scenario == "own":
-        st.markdown("**Draw or upload anything**: a digit, a letter, a scribble. The detector has only seen clean "
-                    "digits, so it should rebuild digits well and everything else badly.")
-    left, right = st.columns([1, 2], gap="large")
-    with left:
-        prepared = ui.image_input("anomaly_own", ds.image_shape, label="Draw or upload")
-    with right:
-        if prepared is not None:
-            own = anomaly.explain(model, prepared.tensor, kind, cached.reference(key, model))[0]
-            vmax = float(own.error_map.max()) or None
-            pictures = st.columns(3)
-            pictures[0].image(plots.to_pixels(own.x[0], SCALE * 2), caption="your image (as the model sees it)")
-            pictures[1].image(plots.to_pixels(own.x_hat[0], SCALE * 2), caption="reconstruction")
-            pictures[2].image(plots.heatmap_pixels(own.error_map, vmax, SCALE * 2), caption="error map")
-            rank = evaluation.rank_of(own.score)
-            st.metric("Your image's score", f"{own.score:.4f}",
-                      help="Higher means the detector rebuilt it worse.")
-            st.caption(f"It scores higher than {rank:.0%} of the normal test images. The verdict at the current "
-                       "threshold is shown below, and its score is the green dashed line in the histogram.")
 
 # ---------------------------------------------------------------- 2 · threshold (a fragment: a move reruns only this)
 
@@ -197,68 +146,134 @@ def threshold_panel(key: tuple, kind: str, model, own_score) -> None:
     ui.sync_url(partial=True)  # a fragment rerun skips the entry point, which keeps the link current otherwise
 
 
-threshold_panel(key, kind, model, None if own is None else own.score)
+# ---------------------------------------------------------------- the scenario's results
+# All of them in one of two slots, and a new scenario takes the other one: the old slot is then sent empty, which
+# clears the previous scenario's results at once (a new container in the same slot would keep them on screen, faded,
+# for the seconds a detector trains or images are scored). A run of the same scenario (another score, your own
+# drawing) refills its slot in place, so the page does not jump.
+scenario_key = (dataset_name, scenario, digit, corruption, level)
+if st.session_state.get(SHOWN_KEY) != scenario_key:
+    st.session_state[SHOWN_KEY] = scenario_key
+    st.session_state[SLOT_KEY] = 1 - st.session_state.get(SLOT_KEY, 1)
+slots = [st.empty(), st.empty()]
+results_slot = slots[st.session_state[SLOT_KEY]].container()
+with results_slot:
+    if scenario == "ood" and not anomaly.ood_available():
+        st.warning("**Fashion-MNIST is not on this machine yet.** This scenario tests clothing images against the "
+                   "digit model, so it needs that dataset (about 30 MB, downloaded once).", icon="📡")
+        if not st.button("Download Fashion-MNIST and run this scenario", key="anomaly_ood_download"):
+            ui.sync_url(partial=True)  # st.stop() skips the entry point's sync: the link would keep the last scenario
+            st.stop()
+        bar = st.progress(0.0, text="Downloading Fashion-MNIST…")
+        try:
+            anomaly.download_ood(progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
+        except anomaly.ScenarioUnavailable as exc:
+            bar.empty()
+            st.error(str(exc), icon="📡")
+            st.stop()
+        bar.empty()
+    key = scenario_key
+    try:
+        split = cached.split_for(*key)
+    except anomaly.ScenarioUnavailable as exc:
+        st.error(str(exc), icon="📡")
+        st.stop()
+    # What the scenario is, before the detector is trained or its images scored: that can take seconds, under
+    # this line, with each step named by its progress bar or spinner.
+    st.markdown(f"**{split.description}**  \nDetector: {info.model}. Test set: {len(split.y_test):,} images, "
+                f"{split.y_test.sum():,} of them anomalous. Score: {anomaly.score_kind(kind).label}.")
+    model = cached.detector(dataset_name, scenario, digit)
+    results = cached.analysis(key, kind, model)
+    evaluation = results["evaluation"]
 
-# ---------------------------------------------------------------- 4 · galleries and the latent view
+    # ------------------------------------------------------------ your own image (scored before the threshold panel)
 
-st.subheader("4 · The images behind the numbers")
-shown = cached.galleries(key, kind, model, GALLERY_SIZE, SCALE)
-for name, (pixels, caption) in shown.items():
-    st.markdown(f"**The {GALLERY_SIZE} {name} test images.** Rows: input, reconstruction, error map "
-                "(brighter = larger error, on one colour scale for both galleries).")
-    st.image(pixels, caption=f"truth (score): {caption}", output_format="PNG")
+    own = None
+    own_box = st.container(border=True) if scenario == "own" else st.expander(
+        "✏️ Score your own image against this detector", expanded=False)
+    with own_box:
+        if scenario == "own":
+            st.markdown("**Draw or upload anything**: a digit, a letter, a scribble. The detector has only seen clean "
+                        "digits, so it should rebuild digits well and everything else badly.")
+        left, right = st.columns([1, 2], gap="large")
+        with left:
+            prepared = ui.image_input("anomaly_own", ds.image_shape, label="Draw or upload")
+        with right:
+            if prepared is not None:
+                own = anomaly.explain(model, prepared.tensor, kind, cached.reference(key, model))[0]
+                vmax = float(own.error_map.max()) or None
+                pictures = st.columns(3)
+                pictures[0].image(plots.to_pixels(own.x[0], SCALE * 2), caption="your image (as the model sees it)")
+                pictures[1].image(plots.to_pixels(own.x_hat[0], SCALE * 2), caption="reconstruction")
+                pictures[2].image(plots.heatmap_pixels(own.error_map, vmax, SCALE * 2), caption="error map")
+                rank = evaluation.rank_of(own.score)
+                st.metric("Your image's score", f"{own.score:.4f}",
+                          help="Higher means the detector rebuilt it worse.")
+                st.caption(f"It scores higher than {rank:.0%} of the normal test images. The verdict at the current "
+                           "threshold is shown below, and its score is the green dashed line in the histogram.")
 
-figure, description = cached.latent_view(key, kind, model)
-view, words = st.columns([2, 1], gap="large")
-with view:
-    st.plotly_chart(figure, width="stretch", key="anomaly_latent")
-with words:
-    st.markdown("**The detector's latent space.** Each point is a test image's code z, shown as "
-                f"{description}. Colour is the anomaly score's rank (red = most anomalous); diamonds are the true "
-                "anomalies.")
-    st.markdown("Anomalies that land among the normal codes are the hard ones: the model squeezes them into a "
-                "familiar code and rebuilds a normal-looking image from it, so the error is what gives them away, "
-                "not the position alone.")
-    st.download_button("⬇️ 3D view (HTML)", lambda: ui.figure_html(figure), file_name="anomaly_latent_3d.html",
-                       mime="text/html", key="anomaly_latent_html", wrap=True)
+    threshold_panel(key, kind, model, None if own is None else own.score)
 
-# ---------------------------------------------------------------- 5 · baselines
+    # ---------------------------------------------------------------- 4 · galleries and the latent view
 
-st.subheader("5 · Against classical detectors")
-st.markdown(anomaly_charts.table_markdown(cached.comparison(key, model)))
-baseline_config = anomaly.BaselineConfig()
-st.caption("Same training images, same test images, fixed settings (no tuning on test labels). PCA keeps "
-           f"{baseline_config.pca_components} components, as many numbers as the on-demand detectors' code; "
-           "IsolationForest "
-           f"and the One-Class SVM (RBF kernel, at most {baseline_config.svm_max_train:,} training images) work on "
-           "raw pixels. AUROC and average precision are computed from each method's continuous score, not from "
-           "yes/no flags.")
+    st.subheader("4 · The images behind the numbers")
+    shown = cached.galleries(key, kind, model, GALLERY_SIZE, SCALE)
+    for name, (pixels, caption) in shown.items():
+        st.markdown(f"**The {GALLERY_SIZE} {name} test images.** Rows: input, reconstruction, error map "
+                    "(brighter = larger error, on one colour scale for both galleries).")
+        st.image(pixels, caption=f"truth (score): {caption}", output_format="PNG")
 
-# ---------------------------------------------------------------- 6 · which shipped model (shipped-model scenarios)
+    figure, description = cached.latent_view(key, kind, model)
+    view, words = st.columns([2, 1], gap="large")
+    with view:
+        st.plotly_chart(figure, width="stretch", key="anomaly_latent")
+    with words:
+        st.markdown("**The detector's latent space.** Each point is a test image's code z, shown as "
+                    f"{description}. Colour is the anomaly score's rank (red = most anomalous); diamonds are the true "
+                    "anomalies.")
+        st.markdown("Anomalies that land among the normal codes are the hard ones: the model squeezes them into a "
+                    "familiar code and rebuilds a normal-looking image from it, so the error is what gives them away, "
+                    "not the position alone.")
+        st.download_button("⬇️ 3D view (HTML)", lambda: ui.figure_html(figure), file_name="anomaly_latent_3d.html",
+                           mime="text/html", key="anomaly_latent_html", wrap=True)
 
-if not info.trains_model:
-    st.subheader("6 · Which shipped model makes the best detector?")
-    st.markdown(
-        f"This scenario uses **{anomaly.SHIPPED_MODEL}** with the "
-        f"**{anomaly.score_kind(anomaly.DEFAULT_SCORE).label}** score, because it separated test digits from the "
-        "*Not digits* probe set best of every shipped model and score. Why the code size matters: a code of k "
-        "numbers can only keep what the training digits share, so a letter or a scribble is squeezed into the "
-        "nearest digit-like code and comes back as a digit, with a large error. A wider code keeps enough to copy "
-        "strokes it never saw: it rebuilds anomalies better too, so they stand out less. Too tight, and even the "
-        "digits come back blurred.")
-    sizes = cached.code_sizes(dataset_name)
-    if len(sizes):
-        st.markdown(anomaly_charts.code_size_markdown(sizes))
-        st.caption("The plain autoencoders, by code size: median pixel error on the scenario's test digits and on "
-                   "the probes (letters, symbols, scribbles). The ratio is how much worse a probe is rebuilt than a "
-                   "digit: the larger, the easier to flag. AUROC uses the pixel error alone.")
-    table = cached.shipped_detectors(dataset_name, compute=False)
-    if table is None:
-        if st.button("Measure every shipped model and score on the probe set", key="anomaly_measure_models"):
-            table = cached.shipped_detectors(dataset_name, compute=True)
-    if table is not None:
-        st.markdown(anomaly_charts.detector_markdown(table, anomaly.SHIPPED_MODEL, anomaly.DEFAULT_SCORE))
-        st.caption(f"AUROC on {table.attrs.get('n_digits', 0):,} test digits against "
-                   f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Columns: "
-                   f"{anomaly_charts.score_columns(table)}; code density fits a Gaussian mixture to each model's "
-                   "codes of the training digits.")
+    # ---------------------------------------------------------------- 5 · baselines
+
+    st.subheader("5 · Against classical detectors")
+    st.markdown(anomaly_charts.table_markdown(cached.comparison(key, model)))
+    baseline_config = anomaly.BaselineConfig()
+    st.caption("Same training images, same test images, fixed settings (no tuning on test labels). PCA keeps "
+               f"{baseline_config.pca_components} components, as many numbers as the on-demand detectors' code; "
+               "IsolationForest "
+               f"and the One-Class SVM (RBF kernel, at most {baseline_config.svm_max_train:,} training images) work on "
+               "raw pixels. AUROC and average precision are computed from each method's continuous score, not from "
+               "yes/no flags.")
+
+    # ---------------------------------------------------------------- 6 · which shipped model (shipped-model scenarios)
+
+    if not info.trains_model:
+        st.subheader("6 · Which shipped model makes the best detector?")
+        st.markdown(
+            f"This scenario uses **{anomaly.SHIPPED_MODEL}** with the "
+            f"**{anomaly.score_kind(anomaly.DEFAULT_SCORE).label}** score, because it separated test digits from the "
+            "*Not digits* probe set best of every shipped model and score. Why the code size matters: a code of k "
+            "numbers can only keep what the training digits share, so a letter or a scribble is squeezed into the "
+            "nearest digit-like code and comes back as a digit, with a large error. A wider code keeps enough to copy "
+            "strokes it never saw: it rebuilds anomalies better too, so they stand out less. Too tight, and even the "
+            "digits come back blurred.")
+        sizes = cached.code_sizes(dataset_name)
+        if len(sizes):
+            st.markdown(anomaly_charts.code_size_markdown(sizes))
+            st.caption("The plain autoencoders, by code size: median pixel error on the scenario's test digits and "
+                       "on the probes (letters, symbols, scribbles). The ratio is how much worse a probe is rebuilt "
+                       "than a digit: the larger, the easier to flag. AUROC uses the pixel error alone.")
+        table = cached.shipped_detectors(dataset_name, compute=False)
+        if table is None:
+            if st.button("Measure every shipped model and score on the probe set", key="anomaly_measure_models"):
+                table = cached.shipped_detectors(dataset_name, compute=True)
+        if table is not None:
+            st.markdown(anomaly_charts.detector_markdown(table, anomaly.SHIPPED_MODEL, anomaly.DEFAULT_SCORE))
+            st.caption(f"AUROC on {table.attrs.get('n_digits', 0):,} test digits against "
+                       f"{table.attrs.get('n_probes', 0):,} probes; the page's detector is in bold. Columns: "
+                       f"{anomaly_charts.score_columns(table)}; code density fits a Gaussian mixture to each model's "
+                       "codes of the training digits.")
