@@ -20,7 +20,7 @@ N_SCORED, N_MAP_SAMPLES = cached.N_SCORED, cached.N_MAP_SAMPLES  # samples per s
 TEMPERATURES = list(samplers.TEMPERATURES)
 COMPONENTS = [1, 2, 3, 5, 10, 20]
 CONTROL_WIDTH = 170  # px per slider: a row of three and the seed fits 1280 px and wraps beside an open sidebar
-SAMPLER_WIDTH = 150  # px per sampler's cell: five fit in a row at 1280 px with the sidebar open
+SAMPLER_WIDTH = 128  # px per sampler's cell: all six fit in a row at 1280 px with the sidebar open
 SCORED_KEY = "sampling_scored_temperature"  # the temperature the scores were computed at (scoring waits for a click)
 DESCRIPTIONS = {
     "AE + N(0, I)": "z from a standard normal: a blind guess at where the AE's codes are.",
@@ -102,10 +102,10 @@ def sample_grids() -> None:
                                      help="The same seed gives the same samples; share the link to show them."))
     seed_box.button("🎲 New samples", key="sampling_reseed", on_click=next_seed, args=(seed_key,))
 
-    # Fixed-width cells in a wrapping row: five across at 1280 px, three and two beside an open sidebar, two on a
+    # Fixed-width cells in a wrapping row: six across at 1280 px, four and two beside an open sidebar, two on a
     # phone, and never narrower than their metric. The grids go out first and their scores after them: a code
     # size the server has not scored yet takes seconds of classifying samples, and the new grids need none of it.
-    row = st.container(horizontal=True, gap="small")
+    row = st.container(horizontal=True, gap="xsmall")
     slots = {}
     for setup in samplers.SETUPS:
         with row.container(width=SAMPLER_WIDTH):
@@ -123,6 +123,7 @@ def sample_grids() -> None:
             st.download_button("⬇️ PNG", lambda png=png: png,
                                file_name=f"{dataset_name}_{setup.model_name(k)}_{setup.kind}_t{temperature}_seed{seed}.png",
                                mime="image/png", key=f"sampling_png_{setup.kind}_{setup.family}")
+            st.space("xsmall")  # the narrow gap that fits six across would crowd a second row's names
     scored_t = st.session_state.setdefault(SCORED_KEY, 1.0)
     reports = cached.scores(dataset_name, k, components, scored_t)
     blind = reports.get(samplers.SETUPS[0].label)
@@ -180,7 +181,7 @@ def sample_scores() -> None:
                                                                                    max_value=1, width="small")})
     specs = spread_specs(dataset_name, k, components, scored_t)
     st.markdown("**Share of samples per predicted class**")
-    charts = st.container(horizontal=True, gap="small")  # a row at 1280 px; more rows when the page is narrower
+    charts = st.container(horizontal=True, gap="xsmall")  # a row at 1280 px; more rows when the page is narrower
     for spec in specs:
         charts.vega_lite_chart(spec, width=SAMPLER_WIDTH)
     st.caption("**FID-like** is the Fréchet distance on the 64 features of that small classifier, not the "
