@@ -15,8 +15,9 @@ from dashboard.viz import plots
 dataset_name, ds = ui.page_header(
     "🗺️ Latent space: point anywhere, watch the decoder draw",
     "Each dot is a test digit squeezed into a **code of just two numbers**, so the code space is a flat map. "
-    "Move the pointer over a map and the decoder draws what it makes of the spot under it; **click** to pin a "
-    "point and look closer. Both maps have **holes**, spots the training codes hardly reach; the numbers under "
+    "Move the pointer over a map (on a touch screen, tap it or drag sideways across it) and the decoder draws what "
+    "it makes of the spot under it; **click** or tap to pin a point and look closer, and pin a dot to see the real "
+    "digit beside its decode. Both maps have **holes**, spots the training codes hardly reach; the numbers under "
     "the maps count them the same way for each model.",
     lesson_page="latent-space")
 
@@ -56,9 +57,9 @@ def neighbour_strip(title: str, found, caption: str) -> None:
 
 def show_pinned(pin_text: str) -> None:
     if pin_text == latent_space.NO_PIN:
-        st.info("**Click anywhere on a map** to pin that point: its exact decode, what a classifier reads in it, its "
-                "nearest training digits and how crowded that spot is will appear here. The link then carries the "
-                "point, so you can share it.", icon="📍")
+        st.info("**Click or tap anywhere on a map** to pin that point: its exact decode, what a classifier reads in "
+                "it, its nearest training digits and how crowded that spot is will appear here, and on a test "
+                "digit's dot the real digit too. The link then carries the point, so you can share it.", icon="📍")
         return
     result = cached.pinned(dataset_name, pin_text)
     z1, z2 = result.pin.z
@@ -66,22 +67,34 @@ def show_pinned(pin_text: str) -> None:
     head.markdown(f"**Pinned on the {result.pin.family.upper()} map ({result.model_name}) at z = ({z1:.2f}, "
                   f"{z2:.2f})**")
     clear.button("✖ Unpin", key="latent_unpin", on_click=clear_pin, width="stretch")
-    picture, numbers, strips = st.columns([1, 1, 3], gap="medium")
-    picture.image(plots.to_pixels(result.decoded, SCALE), caption="exact decode at z", output_format="PNG")
-    numbers.metric("Classifier reads", f"{ds.classes[result.predicted]}", f"{result.confidence:.0%} sure",
-                   delta_color="off", delta_arrow="off",
-                   help="A small CNN trained on the real digits of this dataset looks at the decode. Below about "
-                        "60% it is unsure: the decode is not a clear digit.")
-    numbers.metric("Crowding", f"{result.density_percentile:.0%}",
-                   "a hole" if result.in_hole else "among the codes", delta_color="off", delta_arrow="off",
-                   help="Share of training codes that sit in emptier places than this point (a kernel density "
-                        "estimate of the training codes). Near 0% the decoder was hardly ever trained here.")
-    with strips:
-        neighbour_strip("Nearest 5 training digits by code", result.code_neighbours,
-                        "Training digits whose codes lie closest to z (distance in code units): what the model "
-                        "files next to this spot.")
-        neighbour_strip("Nearest 5 training digits by pixels", result.pixel_neighbours,
-                        "Training digits whose ink is closest to the decode, dot by dot (distance in pixel units).")
+    # One wrapping row of pictures and numbers at their natural widths, the neighbour strips under it: three columns
+    # cut the metrics' labels short on a 1024 px laptop.
+    top = st.container(horizontal=True, gap="medium", vertical_alignment="top")
+    decoded = plots.to_pixels(result.decoded, SCALE)
+    side = int(decoded.shape[1])  # a caption wider than its picture would stretch the picture in this row
+    top.image(decoded, caption="exact decode at z", output_format="PNG", width=side)
+    under = result.digit_on_dot
+    if under is not None:
+        top.image(plots.to_pixels(ds.x_test[under.index], SCALE), output_format="PNG", width=side,
+                  caption=f"real test digit #{under.index} ({ds.classes[under.label]}), {under.distance:.2f} "
+                          "from z")
+    top.metric("Classifier reads", f"{ds.classes[result.predicted]}", f"{result.confidence:.0%} sure",
+               delta_color="off", delta_arrow="off", width="content",
+               help="A small CNN trained on the real digits of this dataset looks at the decode. Below about "
+                    "60% it is unsure: the decode is not a clear digit.")
+    top.metric("Crowding", f"{result.density_percentile:.0%}", "a hole" if result.in_hole else "among the codes",
+               delta_color="off", delta_arrow="off", width="content",
+               help="Share of training codes that sit in emptier places than this point (a kernel density "
+                    "estimate of the training codes). Near 0% the decoder was hardly ever trained here.")
+    if under is not None:
+        st.caption(f"The pin landed on a test digit's dot: beside what the decoder draws at z is the real digit "
+                   f"whose code lies there ({under.distance:.2f} away, in code units). The encoder squeezed it to "
+                   "these two numbers, and the decode is all the decoder can rebuild from them.")
+    neighbour_strip("Nearest 5 training digits by code", result.code_neighbours,
+                    "Training digits whose codes lie closest to z (distance in code units): what the model files "
+                    "next to this spot.")
+    neighbour_strip("Nearest 5 training digits by pixels", result.pixel_neighbours,
+                    "Training digits whose ink is closest to the decode, dot by dot (distance in pixel units).")
     if result.in_hole:
         st.caption("This point is in a **hole**: fewer training codes around it than around 95% of them. What the "
                    "decoder draws here was never checked against a real digit, so compare the two rows above.")
@@ -155,7 +168,9 @@ def explore() -> None:
         if own is None:
             st.info("Draw a digit (or upload a photo of one) and it appears on both maps: a black ◆ at its code. On "
                     "the VAE map, dashed ellipses show one and two standard deviations of the encoder's "
-                    "uncertainty, and a hollow ◇ one random draw from it.", icon="✏️")
+                    "uncertainty, and a hollow ◇ one random draw from it. An encoder this sure often has ellipses "
+                    "smaller than a dot: they are then drawn enlarged, ×10 or ×100, and the map labels them so "
+                    "(σ ×10).", icon="✏️")
         else:
             ae, vae = own["codes"]["ae"], own["codes"]["vae"]
             sample_z, sample_image = own["sample"]
@@ -234,7 +249,7 @@ def three_d() -> None:
     with plot_col:
         st.plotly_chart(figures.with_marker(cached.base_3d(dataset_name, model_name), np.asarray(z)),
                         width="stretch", key="latent_3d_plot")
-        st.caption(f"The {len(ds.x_test):,} test digits' codes under {model_name}, coloured by class; the black "
+        st.caption(f"The {len(ds.x_test):,} test digits' codes under {model_name}, coloured by class; the magenta "
                    "diamond is the z of the sliders. Drag to rotate. Each slider moves one of the three numbers; "
                    "the decode beside it is computed exactly on every move.")
     ui.sync_url(partial=True)

@@ -22,10 +22,12 @@ from dashboard.latent_space.grid import (
 from dashboard.latent_space.probe import (
     MAP_FAMILIES,
     NO_PIN,
+    DigitOnDot,
     Directions,
     OwnCode,
     Pin,
     PinnedResult,
+    digit_under,
     direction_strips,
     directions,
     move,
@@ -37,7 +39,7 @@ from dashboard.latent_space.probe import (
 )
 
 __all__ = ["GRID_SIDE", "HOLE_PERCENTILE", "MAP_FAMILIES", "NO_PIN", "READABLE_CONFIDENCE", "Directions", "Extent",
-           "MapGrid", "MapSummary", "OwnCode", "Pin", "PinnedResult", "atlas_psnr", "cell_centres", "cell_of",
-           "central_cells", "decode", "direction_strips", "directions", "extent_for", "hole_share", "line_across",
-           "map_grid", "move", "own_code", "parse_pin", "pinned", "readable_share", "resample", "slider_ranges",
-           "summary"]
+           "MapGrid", "MapSummary", "OwnCode", "Pin", "PinnedResult", "DigitOnDot", "atlas_psnr", "cell_centres",
+           "cell_of", "central_cells", "decode", "digit_under", "direction_strips", "directions", "extent_for",
+           "hole_share", "line_across", "map_grid", "move", "own_code", "parse_pin", "pinned", "readable_share",
+           "resample", "slider_ranges", "summary"]

@@ -16,6 +16,9 @@ from dashboard.sampling import quality
 MAP_FAMILIES = ("ae", "vae")  # the two maps, side by side: a plain AE and a VAE with 2-number codes
 N_NEIGHBOURS = 5
 PIN_DECIMALS = 3  # a link carries z to 3 decimals: far finer than a grid cell, short enough to read
+# A pin this close to a test digit's code, as a share of the map's side, landed on its dot: a few pixels on the
+# drawn map, about a fingertip's error on a phone's.
+ON_A_DOT = 0.025
 _PIN = re.compile(r"^(ae|vae):(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$")
 NO_PIN = "none"
 
@@ -70,6 +73,24 @@ def _train_pixels(dataset: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class DigitOnDot:
+    """The test digit whose dot a pin landed on."""
+
+    index: int  # position in the test split
+    label: int  # its class
+    distance: float  # from the pin to its code, in code units
+
+
+def digit_under(z: np.ndarray, test_codes: np.ndarray, labels: np.ndarray, side: float,
+                share: float = ON_A_DOT) -> DigitOnDot | None:
+    """The test digit whose code (N, 2) lies nearest z, if within share of the map's side; else None."""
+    found = _nearest(np.asarray(test_codes, np.float64), np.asarray(z, np.float64), labels, 1)
+    if not len(found.indices) or found.distances[0] > share * side:
+        return None
+    return DigitOnDot(int(found.indices[0]), int(found.labels[0]), float(found.distances[0]))
+
+
+@dataclass(frozen=True)
 class PinnedResult:
     """Everything the page shows for a pinned point."""
 
@@ -83,11 +104,13 @@ class PinnedResult:
     log_density: float  # training-code density at z (log, per unit area of the code space)
     density_percentile: float  # share of training codes in sparser places than z (0 = emptier than all of them)
     in_hole: bool  # sparser than 95% of training codes: the decoder was hardly trained here
+    digit_on_dot: DigitOnDot | None = None  # the test digit whose dot the pin landed on, if any
 
 
 def pinned(pin: Pin, dataset: str = data.DEFAULT_DATASET, grid: grids.MapGrid | None = None,
            train_codes: np.ndarray | None = None) -> PinnedResult:
-    """The exact decode, verdict, nearest neighbours in code and pixel space and density of a pinned point.
+    """The exact decode, verdict, nearest neighbours in code and pixel space and density of a pinned point, and the
+    test digit whose dot it landed on (the dots are the test split's codes).
 
     grid and train_codes: the map's grid and the model's training codes when already at hand (the build ships
     them); by default computed here.
@@ -102,10 +125,12 @@ def pinned(pin: Pin, dataset: str = data.DEFAULT_DATASET, grid: grids.MapGrid | 
     grid = grids.map_grid(model_name, dataset) if grid is None else grid
     log_value = float(grids.log_density(train_codes, z[None], grid.bandwidth)[0])
     percentile = grid.density_percentile(log_value)
+    under = digit_under(z, zoo.codes(model_name, dataset, "test"), data.load(dataset).y_test.numpy(),
+                        grid.extent.side)
     return PinnedResult(pin, model_name, decoded[0], int(predicted[0]), float(confidence[0]),
                         _nearest(np.asarray(train_codes, np.float64), z, labels, N_NEIGHBOURS),
                         _nearest(_train_pixels(dataset), decoded[0].ravel(), labels, N_NEIGHBOURS),
-                        log_value, percentile, percentile < grids.HOLE_PERCENTILE / 100)
+                        log_value, percentile, percentile < grids.HOLE_PERCENTILE / 100, under)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def test_the_page_opens_with_both_maps(dataset):
     for heading in ("1 · Two maps", "2 · The pinned point", "3 · Your own digit", "4 · Three numbers",
                     "5 · Sixteen numbers"):
         assert heading in shown
-    assert "Click anywhere on a map" in shown and query_value(app, "pin") == "none"
+    assert "Click or tap anywhere on a map" in shown and query_value(app, "pin") == "none"
 
 
 def test_each_map_shows_its_holes_counted_the_same_way_as_the_tours_stop():
@@ -69,7 +69,18 @@ def test_a_pinned_point_in_the_link_is_restored():
     assert marks[1]["pin"] == [0.5, -1.2] and marks[0]["pin"] is None  # drawn on its own map only
     app.button(key="latent_unpin").click().run()
     assert_no_exception(app)
-    assert query_value(app, "pin") == "none" and "Click anywhere on a map" in texts(app)
+    assert query_value(app, "pin") == "none" and "Click or tap anywhere on a map" in texts(app)
+
+
+def test_a_pin_on_a_test_digits_dot_shows_the_real_digit_beside_its_decode():
+    from dashboard.core import zoo
+
+    code = zoo.codes("vae-2", "digits", "test")[11]
+    app = open_page("latent-space", query={"dataset": "digits", "pin": f"vae:{code[0]:.3f},{code[1]:.3f}"})
+    assert_no_exception(app)
+    expected = cached.pinned("digits", query_value(app, "pin")).digit_on_dot
+    assert expected is not None and f"real test digit #{expected.index} (" in texts(app)
+    assert "The pin landed on a test digit's dot" in texts(app)
 
 
 @pytest.mark.parametrize("junk", ["nonsense", "ae:1,2,3", "vae:999,0", "ae:nan,1"])
@@ -77,7 +88,7 @@ def test_junk_in_the_link_falls_back_with_a_notice(junk):
     app = open_page("latent-space", query={"dataset": "digits", "pin": junk})
     assert_no_exception(app)
     assert any(f"pin={junk}" in w.value for w in app.warning), [w.value for w in app.warning]
-    assert query_value(app, "pin") == "none" and "Click anywhere on a map" in texts(app)
+    assert query_value(app, "pin") == "none" and "Click or tap anywhere on a map" in texts(app)
 
 
 def test_an_uploaded_digit_lands_on_both_maps_and_resamples():

@@ -78,7 +78,25 @@ def test_hover_shows_the_decode_under_the_pointer_and_a_click_pins_it(browser_pa
     assert page.locator("[data-testid=stException]").count() == 0
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+def test_a_click_on_a_test_digits_dot_shows_that_digit_beside_its_decode(browser_page):
+    base, page = browser_page
+    open_maps(page, base)
+    grid = latent_space.map_grid("ae-2", DATASET)
+    codes = zoo.codes("ae-2", DATASET, "test")
+    inside = [i for i, z in enumerate(codes) if grid.extent.contains(z)]
+    index = max(inside, key=lambda i: np.sort(np.hypot(*(codes - codes[i]).T))[1])  # the loneliest dot on the map
+    over = page.locator(".llm-over").first
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    x = box["x"] + (codes[index][0] - grid.extent.x0) / grid.extent.side * box["width"]
+    y = box["y"] + (grid.extent.y1 - codes[index][1]) / grid.extent.side * box["height"]
+    page.mouse.click(float(x), float(y))
+    page.get_by_text(f"real test digit #{index} (").wait_for(timeout=60_000)
+    server.wait_until_rendered(page)
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 390])
 def test_the_page_fits_the_screen_in_the_light_theme(browser_page, width):
     base, desktop = browser_page
     phone = width < 600

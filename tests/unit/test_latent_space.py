@@ -11,6 +11,7 @@ import torch
 from dashboard import latent_space
 from dashboard.core import data, zoo
 from dashboard.latent_space import grid as grids
+from dashboard.latent_space import probe
 from dashboard.viz import latent_space_figures as figures
 
 DATASET = "digits"  # small and offline; the same code runs on mnist-5k
@@ -101,6 +102,21 @@ def test_a_pinned_point_gets_exact_decode_verdict_neighbours_and_density(maps):
     assert 0 <= result.density_percentile <= 1 and not result.in_hole  # a training code sits among the codes
     far = latent_space.pinned(latent_space.Pin("ae", (maps["ae"].extent.x0, maps["ae"].extent.y0)), DATASET)
     assert far.in_hole and far.density_percentile < result.density_percentile
+
+
+def test_a_pin_on_a_test_digits_dot_names_that_digit_and_a_pin_between_dots_none(maps):
+    ds = data.load(DATASET)
+    test_codes = zoo.codes("ae-2", DATASET, "test")
+    index = int(np.argmax(test_codes[:, 0]))  # an outlying dot: no other test code shares its spot
+    result = latent_space.pinned(latent_space.Pin("ae", tuple(float(v) for v in test_codes[index])), DATASET)
+    assert result.digit_on_dot == latent_space.DigitOnDot(index, int(ds.y_test[index]), pytest.approx(0, abs=1e-3))
+    side = maps["ae"].extent.side
+    nudged = test_codes[index] + [0, 0.5 * probe.ON_A_DOT * side]  # a fingertip off the dot still lands on it
+    assert latent_space.digit_under(nudged, test_codes, ds.y_test.numpy(), side).index == index
+    corner = latent_space.pinned(latent_space.Pin("ae", (maps["ae"].extent.x0, maps["ae"].extent.y0)), DATASET)
+    far = np.sqrt(((test_codes - [maps["ae"].extent.x0, maps["ae"].extent.y0]) ** 2).sum(axis=1)).min()
+    assert (corner.digit_on_dot is None) == (far > probe.ON_A_DOT * side)
+    assert latent_space.digit_under(test_codes[index] + [side, 0], test_codes, ds.y_test.numpy(), side) is None
 
 
 def test_a_maps_summary_counts_holes_the_way_a_pinned_point_is_judged(maps):
