@@ -235,7 +235,7 @@ def three_d() -> None:
             low, high = (float(round(v, 1)) for v in ranges[i])
             st.session_state[key] = min(max(st.session_state[key], low), high)
             st.slider(f"z{i + 1}", low, high, step=0.05, key=key, format="%.2f")
-        st.button("🎲 Start from a random test digit", key="latent_3d_jump", on_click=jump_to_image,
+        st.button("🎲 Random test digit", key="latent_3d_jump", on_click=jump_to_image,
                   args=(model_name, keys), width="stretch")
         z = tuple(float(st.session_state[key]) for key in keys)
         image, predicted, confidence = cached.decode_with_verdict(dataset_name, model_name, z)
@@ -307,6 +307,7 @@ sixteen()
 
 # ---------------------------------------------------------------- 6 · watch the space form
 st.subheader("6 · Watch the space form")
+WATCH_PX = 396
 
 
 @st.fragment
@@ -328,11 +329,14 @@ def watch() -> None:
         return
     # The charts' own slider and ▶ Play scrub the epochs in the browser: a server-side scrubber re-sent both
     # 41-frame animations (about 475 kB) on every move, since a figure opened at another epoch is another spec.
-    for column, name in zip(st.columns(len(wanted), gap="large"), wanted):
+    # Side by side where both fit at a width that keeps each chart's legend off its title and its Play button off
+    # its slider; one under the other on a narrower page.
+    row = st.container(horizontal=True, gap="small")
+    for name in wanted:
         snap = found[name]
         last = len(snap.epochs) - 1
-        with column:
-            column.metric(f"{name} training loss after {last} epochs", "untrained" if last == 0 else
+        with row.container(width=WATCH_PX):
+            st.metric(f"{name} training loss after {last} epochs", "untrained" if last == 0 else
                           f"{snap.loss[last]:.4f}", None if last == 0 else f"{snap.loss[last] - snap.loss[1]:+.4f} "
                           "since epoch 1", delta_color="inverse",
                           help=f"Mean training loss of the last epoch, as {name}'s card records it: "
