@@ -1,6 +1,7 @@
 """Models: a card for every shipped model, and a bounded "train your own" for this session."""
 
 import json
+import math
 import time
 
 import pandas as pd
@@ -8,13 +9,16 @@ import streamlit as st
 
 from dashboard.app import models, training, ui
 from dashboard.core import corrupt, isolated, nets, recipes, snapshots, train, zoo
-from dashboard.viz import latent_space_figures, plots
+from dashboard.viz import latent_space_figures, plots, regularised_charts
 
 MAX_EPOCHS = 40
 MAX_SECONDS = 180
 OVERRUN_SECONDS = 180  # the epoch that crosses MAX_SECONDS, scoring and the child's start; past it the run is killed
 LATENT_SIZES = [2, 3, 8, 16, 32, 64]
 LIVE_MAP_SECONDS = 0.5  # least time between two redraws of the live code map
+BETAS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
+SPARSITY_LABELS = {"none": "none", "l1": "L1 on the code", "topk": "top-k"}
+PENALTY_WARMUP_SHARE = 0.3  # penalties ease in over this share of the run (see core.regularisers.warmup)
 
 dataset_name, ds = ui.page_header(
     "🧪 Models",
@@ -23,17 +27,46 @@ dataset_name, ds = ui.page_header(
     lesson_page="models")
 
 
-def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: float) -> None:
+def _regulariser_settings(family: str, extras: dict, epochs: int, settings: train.TrainConfig) -> dict:
+    """The config overrides for β (VAE) or the code penalties (AE, DAE) the visitor chose."""
+    if family == "vae":
+        return {"beta": float(extras["beta"])}
+    chosen = {"sparsity": extras["sparsity"], "contractive": float(extras["contractive"])}
+    if extras["sparsity"] == "l1":
+        chosen["sparsity_weight"] = float(extras["l1"])
+    elif extras["sparsity"] == "topk":
+        chosen["top_k"] = int(extras["topk"])
+    if extras["sparsity"] != "none" or chosen["contractive"] > 0:
+        n_images = min(len(ds.x_train), models.ON_DEMAND_MAX_IMAGES)
+        chosen["penalty_warmup"] = int(PENALTY_WARMUP_SHARE * epochs * math.ceil(n_images / settings.batch_size))
+    return chosen
+
+
+def _loss_chart(card: dict, where) -> None:
+    """Each part of the loss per epoch on its own scale when there are several; else the one loss curve."""
+    parts = card.get("loss_parts") or {}
+    if len(parts) > 1:
+        where.vega_lite_chart(regularised_charts.loss_parts_spec(parts), width="content")
+    else:
+        where.altair_chart(plots.loss_curve(card["history"]), width="stretch")
+
+
+def _train_own_model(family: str, latent: int, epochs: int, noise: str, level: float, extras: dict) -> None:
     """Train one model for this session in a child process, with a live progress bar and loss curve.
 
     The caller holds the slot. The child keeps the server from growing with every run a visitor starts.
     """
     name = f"{family}-{latent}"
-    label = models.next_own_label(name)
-    # Only the denoising family reads the noise settings; the others carry them unused.
-    config = nets.default_config(family, latent, ds.image_shape, noise=noise,
-                                 noise_level=min(level, corrupt.LEVEL_RANGES[noise][1]))
     settings = train.TrainConfig(epochs=epochs, shift=1 if ds.small_images else 2)
+    try:
+        # Only the denoising family reads the noise settings; the others carry them unused.
+        config = nets.default_config(family, latent, ds.image_shape, noise=noise,
+                                     noise_level=min(level, corrupt.LEVEL_RANGES[noise][1]),
+                                     **_regulariser_settings(family, extras, epochs, settings))
+    except ValueError as exc:
+        st.error(f"These settings cannot train: {exc}", icon="🚫")
+        return
+    label = models.next_own_label(name)
     st.session_state["models_training_started"] = True
     try:
         with st.status(f"Training {label} on {train.device_label()}…", expanded=True) as status:
@@ -103,7 +136,7 @@ with tab_shipped:
             "PCA MSE (same size)": c["metrics"]["pca_mse"],
             "vs PCA": c["metrics"]["test_mse"] / c["metrics"]["pca_mse"], "epochs": c["epochs"],
             "train time (s)": c["train_seconds"], "device": c["device"]} for c in cards])
-        st.dataframe(summary, hide_index=True, width="stretch", height=36 * (len(summary) + 1) + 4, column_config={
+        st.dataframe(summary, hide_index=True, width="stretch", height=35 * (len(summary) + 1) + 3, column_config={
             "parameters": st.column_config.NumberColumn(format="localized"),
             "test MSE": st.column_config.NumberColumn(format="%.5f"),
             "PCA MSE (same size)": st.column_config.NumberColumn(format="%.5f"),
@@ -134,10 +167,10 @@ with tab_shipped:
                 f"- **Weights sha256:** `{card['sha256'][:16]}…`")
             if config["family"] == "dae":
                 st.caption(f"Trained on inputs corrupted with `{config['noise']}` noise, clean targets.")
-            st.download_button("Download model card (JSON)", json.dumps(card, indent=1), f"{picked}.json",
+            st.download_button("Model card (.json)", json.dumps(card, indent=1), f"{picked}.json",
                                "application/json", key="models_card_download")
         with right:
-            st.altair_chart(plots.loss_curve(card["history"]), width="stretch")
+            _loss_chart(card, st)
 
 with tab_train:
     st.markdown(
@@ -145,15 +178,38 @@ with tab_train:
         f"{MAX_EPOCHS} epochs, {models.ON_DEMAND_MAX_IMAGES:,} images and {MAX_SECONDS} s, and only one run "
         "trains on the server at a time. Your model is then offered on every page for this session. "
         "It never replaces a shipped model, and it is gone when you close the tab, unless you download it.")
+    # Outside the form, so that the settings below follow the family at once.
+    family = st.selectbox("Family", nets.FAMILIES, format_func=str.upper, key="models_family")
     with st.form("models_train_form"):
-        a, b, c = st.columns(3)
-        family = a.selectbox("Family", nets.FAMILIES, format_func=str.upper, key="models_family")
+        b, c = st.columns(2)
         latent = b.selectbox("Latent size", LATENT_SIZES, index=3, key="models_latent")
         epochs = c.slider("Epochs", 1, MAX_EPOCHS, 10, key="models_epochs")
-        d, e = st.columns(2)
-        noise = d.selectbox("Noise type (DAE only)", corrupt.NOISE_TYPES, key="models_noise")
-        level = e.slider("Noise level (DAE only)", 0.05, 0.8, 0.4, 0.05, key="models_level",
-                         help="Gaussian: noise std; salt-and-pepper: fraction of pixels; mask: block side.")
+        noise, level = corrupt.NOISE_TYPES[0], 0.4
+        extras = {"beta": 1.0, "sparsity": "none", "l1": 0.0, "topk": 0, "contractive": 0.0}
+        if family == "dae":
+            d, e = st.columns(2)
+            noise = d.selectbox("Noise type", corrupt.NOISE_TYPES, key="models_noise")
+            level = e.slider("Noise level", 0.05, 0.8, 0.4, 0.05, key="models_level",
+                             help="Gaussian: noise std; salt-and-pepper: fraction of pixels; mask: block side.")
+        if family == "vae":
+            extras["beta"] = st.select_slider(
+                "β, the weight of the KL term", BETAS, value=1.0, key="models_beta",
+                help="Above 1 the codes are pulled harder towards N(0, I) and more dimensions fall silent; "
+                     "below 1 reconstructions sharpen and the codes spread out.")
+        else:
+            d, e, f = st.columns(3)
+            extras["sparsity"] = d.selectbox("Sparsity penalty", list(SPARSITY_LABELS),
+                                             format_func=SPARSITY_LABELS.get, key="models_sparsity",
+                                             help="L1 adds weight × Σ|z_i| to the loss; top-k keeps only the k "
+                                                  "largest code units of each image. Both rectify the code.")
+            extras["l1"] = e.number_input("L1 weight (L1 only)", 0.0, 1.0, 0.001, 0.0005, format="%.4f",
+                                          key="models_l1")
+            extras["topk"] = f.number_input("k (top-k only)", 1, max(LATENT_SIZES), 4, key="models_topk",
+                                            help="At most the latent size.")
+            extras["contractive"] = st.number_input(
+                "Contractive penalty weight", 0.0, 10.0, 0.0, 0.01, format="%.3f", key="models_contractive",
+                help="Adds weight × ‖∂z/∂x‖², so the code changes little when the input changes a little "
+                     "(Rifai et al. 2011). 0: off.")
         submitted = st.form_submit_button("Train", type="primary")
 
     if st.session_state.pop("models_training_started", False) and not submitted:
@@ -162,7 +218,7 @@ with tab_train:
     if submitted:
         with training.slot() as acquired:
             if acquired:
-                _train_own_model(family, latent, epochs, noise, level)
+                _train_own_model(family, latent, epochs, noise, level, extras)
 
     own = {ref: entry for ref, entry in models.own_models().items() if ref.dataset == dataset_name}
     if own:
@@ -179,4 +235,4 @@ with tab_train:
                                      key=f"models_dl_w_{ref.serial}")
                 left.download_button("Model card (.json)", json.dumps(card, indent=1), f"{stem}.json",
                                      key=f"models_dl_c_{ref.serial}")
-                right.altair_chart(plots.loss_curve(card["history"]), width="stretch")
+                _loss_chart(card, right)

@@ -170,6 +170,37 @@ def test_models_page_draws_the_code_map_live_while_a_two_number_model_trains():
     assert "Where 359 test digits land after each epoch" in texts(app)
 
 
+def test_models_page_trains_with_a_penalty_and_plots_each_part_of_the_loss():
+    app = open_page("models", dataset="digits")
+    assert not [w for w in app.select_slider if w.key == "models_beta"]  # β is the VAE's alone
+    app.selectbox(key="models_family").set_value("vae").run()
+    assert app.select_slider(key="models_beta").value == 1.0
+    assert not [w for w in app.selectbox if w.key == "models_sparsity"]  # a VAE takes no code penalty
+    app.selectbox(key="models_family").set_value("ae").run()
+    app.selectbox(key="models_latent").set_value(8)
+    app.selectbox(key="models_sparsity").set_value("topk")
+    app.number_input(key="models_topk").set_value(20)  # larger than the code
+    [b for b in app.button if b.label == "Train"][0].click().run()
+    assert_no_exception(app)
+    assert any("top_k must be between 1 and the code size 8" in e.value for e in app.error)
+    assert "Your models" not in texts(app)
+    app.selectbox(key="models_sparsity").set_value("l1")
+    app.number_input(key="models_l1").set_value(0.01)
+    app.slider(key="models_epochs").set_value(2)
+    [b for b in app.button if b.label == "Train"][0].click().run()
+    assert_no_exception(app)
+    assert "ae-8 #1 (yours)" in texts(app)
+    import pyarrow
+
+    charts = [c for c in app.get("vega_lite_chart")
+              if json.loads(c.proto.spec).get("title") == "each part of the loss per epoch"]
+    assert charts, "no loss-parts chart"
+    # Streamlit sends a chart's top-level data as an Arrow table beside the spec.
+    rows = pyarrow.ipc.open_stream(charts[-1].proto.data.data).read_pandas().to_dict("records")
+    assert {"reconstruction", "sparsity penalty"} <= {row["part"] for row in rows}
+    assert sum(row["part"] == "reconstruction" for row in rows) == 2  # one point per epoch
+
+
 def test_overview_map_follows_a_two_or_three_number_model_and_says_why_otherwise():
     def map_spec(app):
         return json.loads(app.get("plotly_chart")[1].proto.spec)
