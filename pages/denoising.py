@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import denoising
 from dashboard.app import ui
 from dashboard.app.cached import denoising as cached
-from dashboard.core import corrupt
+from dashboard.core import corrupt, zoo
 from dashboard.viz import denoising_charts, plots
 
 NOISE_LABELS = {"gaussian": "Gaussian", "salt-pepper": "Salt & pepper", "mask": "Block"}
@@ -89,10 +89,12 @@ def lab() -> None:
                    + (f"{dae_psnr - plain.psnr:.1f} dB behind the DAE" if dae_psnr > plain.psnr
                       else "level with the DAE at this setting"))
     # The plain AE's blobs look like a rendering bug unless the page says, right here, what they are.
-    st.caption(f"The **AE** column is a plain autoencoder ({denoising.plain_ae_name(config)}) trained on clean "
+    ae_name = denoising.plain_ae_name(config)
+    k_ae, k_dae = zoo.parse_name(ae_name)[1], zoo.parse_name(dae_name)[1]
+    st.caption(f"The **AE** column is a plain autoencoder ({ae_name}) trained on clean "
                "digits only, there as the control. It never saw noise, so it treats the noise as part of the "
-               f"digit and rebuilds it, often as white blobs: {outcome}. The **DAE** has the same design but "
-               "learned from noisy inputs with clean targets.")
+               f"digit and rebuilds it, often as white blobs: {outcome}. The **DAE** ({dae_name}) learned from "
+               f"noisy inputs with clean targets; its code holds {k_dae} numbers, the AE's {k_ae}.")
     st.image(cached.labelled_grid(noise, float(level), seed, config), output_format="PNG")
     # A callable: the larger PNG is drawn (and sent) only when the button is clicked, not at every change.
     st.download_button("Download this grid (PNG)", lambda: cached.grid_download(noise, float(level), seed, config),
@@ -122,7 +124,7 @@ def lab() -> None:
         trained_text = ("The green band is the range of this noise the DAE saw in training."
                         if curve.trained is not None else "The DAE never saw this kind of noise in training.")
         st.caption(f"PSNR against noise level on {curve.n_images} test digits. The dashed line is your level. "
-                   f"{trained_text} Past it, watch the DAE's lead shrink.")
+                   f"{trained_text} Past it, every method keeps losing PSNR, the DAE included.")
     with view_col:
         st.subheader("What noise does to the code")
         view = cached.latent_view(noise, float(level), seed, config)

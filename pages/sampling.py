@@ -26,7 +26,7 @@ DESCRIPTIONS = {
     "AE + N(0, I)": "z from a standard normal: a blind guess at where the AE's codes are.",
     "AE + fitted Gaussian": "z from one Gaussian fitted to the AE's codes: right centre and spread.",
     "AE + Gaussian mixture": "z from a mix of {gaussians} fitted to the AE's codes: follows their clusters.",
-    "VAE + N(0, I) prior": "z from N(0, I), the prior the VAE was trained to fill.",
+    "VAE + N(0, I) prior": "z from N(0, I), the prior the VAE's KL term pulls its codes towards.",
     "VAE + Gaussian mixture": "z from a mix of {gaussians} fitted to the VAE's own codes: where they really went.",
     "AE + latent diffusion": "z walked from noise by a flow model trained on the AE's codes (Latent diffusion page).",
 }
@@ -193,15 +193,15 @@ def sample_scores() -> None:
     vae_prior, vae_mixture, ae_mixture = (fid.get(s.label) for s in samplers.SETUPS[3:5] + samplers.SETUPS[2:3])
     if None not in (vae_prior, vae_mixture, ae_mixture) and vae_mixture < vae_prior:
         # Worded from the live numbers, so a retrained VAE cannot leave the page claiming an order it lost.
-        last = ("The AE with its mixture ({:.1f}) stays ahead: the KL term also squeezes the detail a VAE's code "
-                "keeps, so the same codes decode a little blurrier." if ae_mixture < vae_mixture else
+        last = ("The AE with its mixture ({:.1f}) stays ahead: with both samplers drawing where the codes lie, what "
+                "is left is the difference between the two decoders." if ae_mixture < vae_mixture else
                 "It even beats the AE with its mixture ({:.1f}): the KL term packed the VAE's codes more tightly, so "
                 "a mixture fits them better.").format(ae_mixture)
         st.markdown(
             f"**Why the VAE's own prior is not the best way to sample it.** The KL term pulls the VAE's codes "
             f"*towards* N(0, I), but they never fill it evenly, so some prior draws still land where no training "
             f"image went. A mixture fitted to where the codes really are scores **{vae_mixture:.1f}** against the "
-            f"prior's **{vae_prior:.1f}**, as Chadebec and Allassonnière found on MNIST (2022). {last}")
+            f"prior's **{vae_prior:.1f}**, as Chadebec, Vincent and Allassonnière found on MNIST (2022). {last}")
     st.download_button("⬇️ Scores (CSV)", lambda: table.to_csv(index=False).encode(),
                        file_name=f"{dataset_name}_sampling_scores_k{k}_t{scored_t}.csv", mime="text/csv",
                        key="sampling_scores_csv")
