@@ -145,6 +145,10 @@ def lab() -> None:
         st.caption(f"Each line joins a digit's clean code to its noisy copy's, drawn on {view.dae.axes}. "
                    f"Plain AE: {view.plain.mean_shift:.2f}, DAE: {view.dae.mean_shift:.2f}. "
                    "The DAE pulls noisy inputs back towards where the clean digit lives.")
+        st.markdown("A DAE learns r(x) − x, an arrow toward the data; diffusion trains such a denoiser at every "
+                    "noise level and walks pure noise down to new samples.")
+        st.page_link("pages/latent-diffusion.py", label="From denoising to diffusion: the Latent diffusion page",
+                     icon="🌫️")
 
     st.subheader("Your own image")
     prepared = ui.image_input("denoising_own", ds.image_shape, label="Draw or upload a digit, then add the noise "

@@ -173,3 +173,8 @@ def explore() -> None:
                                    "and label budget.")
 
 explore()
+st.markdown("These codes are **dense**: every one of the k numbers is non-zero for every digit, so no single number "
+            "means one thing. A *sparse* autoencoder does the opposite, with many more features and only a few active "
+            "per digit, which makes each one readable.")
+st.page_link("pages/interpretability.py", label="Read a network one feature at a time on the Interpretability (SAE) "
+             "page", icon="🔬")

@@ -116,6 +116,10 @@ def test_a_caption_right_above_the_grid_says_what_the_plain_ae_column_is():
     # Which of the two the caption says depends on how the shipped ae-32 copes with the noise; it must say one.
     assert "ae-32" in said and "never saw noise" in said
     assert "worse than the noisy input" in said or "better than its input" in said
+    assert "**DAE** (dae-64) learned from noisy inputs" in said and "holds 64 numbers, the AE's 32" in said
+    links = [element.proto for element in app.get("page_link")]
+    assert any(link.page == "pages/latent-diffusion.py" or "latent-diffusion" in link.page for link in links), links
+    assert "diffusion trains such a denoiser at every noise level" in texts(app)
 
 
 def _walk(node):

@@ -89,6 +89,8 @@ def test_digits_and_a_shared_link_with_a_junk_value():
     assert app.select_slider(key="features_k").value == 8
     assert metric(app, "Test accuracy") == shown_accuracy("digits", "ae-8", "forest", 10)
     assert metric(app, "Input size") == "8"
+    assert "These codes are **dense**" in texts(app)
+    assert any("Interpretability (SAE)" in element.proto.label for element in app.get("page_link"))
     app.select_slider(key="features_budget").set_value(features.ALL).run()
     assert_no_exception(app)
     assert metric(app, "Labels used") == "1,438"
