@@ -134,9 +134,15 @@ if ("AE", k) in row.index:
     ae, pca = row.loc[("AE", k)], row.loc[("PCA", k)]
     text_col.markdown(f"At **k = {k}**, over all {len(ds.x_test):,} test images: AE MSE **{ae['mse']:.4f}**, "
                       f"PCA **{pca['mse']:.4f}**, so the AE's error is **{ae['mse_vs_pca']:.2f}x** PCA's.")
+vq_rows = table[table.method == "VQ-VAE"]
+vq_text = "" if vq_rows.empty else (
+    " The continuous codes count float16 numbers, 16 bits each. The **VQ-VAE** "
+    f"({vq_rows.iloc[0]['model']}) stores codebook indices instead, so its rate is in bits of indices (cells × "
+    f"log2 K = {vq_rows.iloc[0]['k'] * 16:.0f} bits), drawn at bits ÷ 16 = {vq_rows.iloc[0]['k']:.1f} on this "
+    "axis. Neither is entropy coded.")
 text_col.caption("Each point is one shipped model, or PCA fitted on the same training images, scored on test images "
                  "neither has seen. More numbers buy less error, with diminishing returns; the VAE pays a little "
-                 "accuracy for a smoother code (see the Sampling page).")
+                 "accuracy for a smoother code (see the Sampling page)." + vq_text)
 text_col.download_button("⬇️ Table (CSV)", lambda: table.to_csv(index=False).encode(),
                          file_name=f"rate_distortion_{dataset_name}.csv", mime="text/csv",
                          key="compression_rd_download")

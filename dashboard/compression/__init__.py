@@ -9,6 +9,7 @@ dashboard.viz.compression_charts.
 from dashboard.compression.codecs import (
     BYTES_PER_CODE_VALUE,
     CODE_DTYPE,
+    CODEC_METHODS,
     LATENT_SIZES,
     METHODS,
     NETWORK_FAMILIES,
@@ -66,7 +67,8 @@ from dashboard.compression.rate_distortion import (
 )
 
 __all__ = [
-    "BYTES_PER_CODE_VALUE", "CODE_DTYPE", "DEFAULT_TARGET_PSNR", "JPEG_QUALITIES", "LATENT_SIZES", "LETTER_STROKES",
+    "BYTES_PER_CODE_VALUE", "CODE_DTYPE", "CODEC_METHODS", "DEFAULT_TARGET_PSNR", "JPEG_QUALITIES", "LATENT_SIZES",
+    "LETTER_STROKES",
     "METHODS", "NETWORK_FAMILIES", "PROBE_KINDS", "PROJECTIONS",
     "Codec", "CodecComparison", "CodecPoint", "CodecsByK", "LatentView", "MethodReconstruction", "ModelLoader",
     "NetworkCodec", "PcaCodec", "ProbeExample", "ReconstructionBatch", "SingleReconstruction", "SizeReport",

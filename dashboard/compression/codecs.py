@@ -14,7 +14,9 @@ from torch import nn
 from dashboard.core import baselines, data, images, metrics, zoo
 
 LATENT_SIZES = (2, 3, 8, 16, 32)
-METHODS = ("AE", "VAE", "PCA")
+CODEC_METHODS = ("AE", "VAE", "PCA")  # the codecs built here
+# The rows of the rate-distortion table: the codecs, then the VQ-VAE, whose rows come from dashboard.generators.vq.
+METHODS = (*CODEC_METHODS, "VQ-VAE")
 NETWORK_FAMILIES = {"AE": "ae", "VAE": "vae"}
 CODE_DTYPE = torch.float16  # the code is stored and sent as half floats; every error here is measured after rounding
 BYTES_PER_CODE_VALUE = 2
@@ -142,7 +144,7 @@ CodecsByK = Mapping[int, Mapping[str, Codec]]  # {k: {method: codec}}
 
 
 def codecs_for(dataset: str, k: int, load_model: ModelLoader = zoo.load,
-               methods: Sequence[str] = METHODS) -> dict[str, Codec]:
+               methods: Sequence[str] = CODEC_METHODS) -> dict[str, Codec]:
     """{"AE": ..., "VAE": ..., "PCA": ...} at latent size k.
 
     A network the loader cannot find (it raises zoo.ModelNotFound or returns None) is left out.
@@ -163,6 +165,6 @@ def codecs_for(dataset: str, k: int, load_model: ModelLoader = zoo.load,
 
 
 def all_codecs(dataset: str, sizes: Sequence[int] = LATENT_SIZES, load_model: ModelLoader = zoo.load,
-               methods: Sequence[str] = METHODS) -> CodecsByK:
+               methods: Sequence[str] = CODEC_METHODS) -> CodecsByK:
     """Codecs for every latent size: {k: {method: codec}}; fitting every PCA up front keeps later reruns fast."""
     return {k: codecs_for(dataset, k, load_model, methods) for k in sizes}

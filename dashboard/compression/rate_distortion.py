@@ -118,10 +118,17 @@ def evaluate_test_set(x: torch.Tensor, codecs_by_k: CodecsByK) -> dict[tuple[str
             for k, codecs in codecs_by_k.items() for method, codec in codecs.items()}
 
 
-def rate_distortion_table(evaluated: Mapping[tuple[str, int], TestSetCodes]) -> pd.DataFrame:
-    """Test MSE and PSNR against k per method, with each method's MSE as a multiple of PCA's at the same k."""
+def rate_distortion_table(evaluated: Mapping[tuple[str, int], TestSetCodes],
+                          extra_rows: Sequence[Mapping] = ()) -> pd.DataFrame:
+    """Test MSE and PSNR against k per method, with each method's MSE as a multiple of PCA's at the same k.
+
+    extra_rows are points scored elsewhere, in the same columns (method, model, k, code_bytes, mse, psnr), such as
+    the VQ-VAE's (dashboard.generators.vq.rate_distortion_rows); one at a k PCA was not fitted at gets NaN there.
+    """
     frame = pd.DataFrame([{"method": r.method, "model": r.name, "k": r.k, "code_bytes": code_bytes(r.k),
-                           "mse": float(r.mse.mean()), "psnr": float(r.psnr.mean())} for r in evaluated.values()])
+                           "mse": float(r.mse.mean()), "psnr": float(r.psnr.mean())} for r in evaluated.values()]
+                         + [{key: row[key] for key in ("method", "model", "k", "code_bytes", "mse", "psnr")}
+                            for row in extra_rows])
     pca = frame[frame.method == "PCA"].set_index("k")["mse"]
     frame["mse_vs_pca"] = frame["mse"] / frame["k"].map(pca)
     order = {m: i for i, m in enumerate(METHODS)}

@@ -27,6 +27,7 @@ METHOD_COLORS = {
     "VAE": "#F58518",
     "DAE": "#54A24B",
     "PCA": "#9D755D",
+    "VQ-VAE": "#439894",
     "Raw pixels": "#B279A2",
     "Median filter": "#72B7B2",
     "Gaussian blur": "#EECA3B",

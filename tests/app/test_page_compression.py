@@ -10,6 +10,8 @@ from PIL import Image
 
 from dashboard import compression
 from dashboard.core import images
+from dashboard.generators import vq
+from dashboard.viz import plots
 from tests.harness.apptest import open_page
 from tests.harness.checks import assert_no_exception, texts
 from tests.harness.inputs import bomb_png
@@ -50,6 +52,11 @@ def test_code_size_batches_and_rate_distortion():
     # Over the whole test split the shipped ae-16 makes about 0.36x PCA-16's error (issue 17: at most 0.38x).
     ratio = float(re.search(r"so the AE's error is \*\*([0-9.]+)x\*\* PCA's", texts(app)).group(1))
     assert 0.2 < ratio <= 0.38
+    # The VQ-VAE joins the chart, its rate in bits of indices (cells x log2 K) beside the float16 codes.
+    bits = vq.model("mnist-5k").bits
+    assert f"(cells × log2 K = {bits:.0f} bits), drawn at bits ÷ 16 = {bits / 16:.1f}" in texts(app)
+    rd = [c.proto.spec for c in app.get("vega_lite_chart") if "code size k" in c.proto.spec]
+    assert rd and "VQ-VAE" in rd[0] and plots.METHOD_COLORS["VQ-VAE"] in rd[0]
 
     app.select_slider(key="compression_k").set_value(8).run()
     assert_no_exception(app)

@@ -12,6 +12,7 @@ from _plotly_utils.utils import convert_to_base64
 from dashboard import compression
 from dashboard.app import ui
 from dashboard.core import artifacts, zoo
+from dashboard.generators import vq
 from dashboard.viz import compression_charts as charts
 
 BATCH_SIZE = 8  # test images shown per batch
@@ -20,6 +21,7 @@ PROBES_PER_KIND = 10  # images of every probe kind measured against JPEG and PNG
 # by themselves), so the build's old result is computed live until the build stores it anew.
 TEST_SET_VERSION = 1
 PROBES_VERSION = 1
+VQ_RATE_VERSION = 1
 
 
 def _shipped_or_none(name: str, dataset: str):
@@ -28,7 +30,7 @@ def _shipped_or_none(name: str, dataset: str):
 
 def _network_names(dataset: str) -> list[str]:
     """The shipped checkpoints every codec of the page reads."""
-    wanted = {f"{compression.NETWORK_FAMILIES[m]}-{k}" for m in compression.METHODS if m != "PCA"
+    wanted = {f"{compression.NETWORK_FAMILIES[m]}-{k}" for m in compression.CODEC_METHODS if m != "PCA"
               for k in compression.LATENT_SIZES}
     return [name for name in zoo.names(dataset) if name in wanted]
 
@@ -73,9 +75,19 @@ def test_set(dataset: str) -> dict:
                             version=TEST_SET_VERSION)
 
 
+def vq_rows(dataset: str) -> list[dict]:
+    """The shipped VQ-VAE's rate-distortion point(s) on the test split; none where no VQ-VAE ships."""
+    if not vq.available(dataset):
+        return []
+    return artifacts.stored("compression.vq_rate", dataset, {}, [vq.NAME],
+                            lambda: [{k: v for k, v in row.items() if k != "mse_vs_pca"}
+                                     for row in vq.rate_distortion_rows(dataset)],
+                            version=VQ_RATE_VERSION)
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def rd_table(dataset: str):
-    return compression.rate_distortion_table(test_set(dataset))
+    return compression.rate_distortion_table(test_set(dataset), vq_rows(dataset))
 
 
 @st.cache_data(show_spinner="Projecting the codes to 3D…", max_entries=16)
@@ -161,4 +173,5 @@ def latent_figure(dataset: str, method: str, k: int, how: str):
 def precompute(dataset: str) -> None:
     """The page's heavy first-visit results, for `python -m dashboard.app.precompute`."""
     test_set(dataset)
+    vq_rows(dataset)
     probe_measurements(dataset)
