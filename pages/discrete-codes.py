@@ -35,11 +35,11 @@ with book_col:
 with use_col:
     counts, used, perplexity = cached.usage(dataset_name)
     st.bar_chart(pd.DataFrame({"entry": np.arange(K), "cells": counts}), x="entry", y="cells", height=220)
-    a, b = st.columns(2)
-    a.metric("Entries used", f"{used:.0%}", help=f"Share of the {K} entries that at least one cell of the "
-             f"{len(ds.x_test):,} test images picks.")
-    b.metric("Perplexity", f"{perplexity:.1f}", help="exp(entropy) of how often each entry is picked: the number "
-             f"of equally used entries that would give the same spread (at most {K}).")
+    numbers = st.container(horizontal=True)  # side by side, or one under the other where they would clip
+    numbers.metric("Entries used", f"{used:.0%}", help=f"Share of the {K} entries that at least one cell of the "
+                   f"{len(ds.x_test):,} test images picks.")
+    numbers.metric("Perplexity", f"{perplexity:.1f}", help="exp(entropy) of how often each entry is picked: the "
+                   f"number of equally used entries that would give the same spread (at most {K}).")
 
 st.subheader("2 · A digit as a grid of numbers")
 
@@ -61,10 +61,13 @@ def editor() -> None:
         col = col_col.selectbox("Column", range(W), key="vq_col")
         entry = entry_col.selectbox("New entry", range(K), key="vq_entry",
                                     help="The codebook entry to put in that cell (pictured in section 1).")
-        set_col, reset_col = st.columns(2)
-        if set_col.button("✏️ Set the cell", key="vq_set", width="stretch"):
+        # A wrapping row of content-wide buttons: in the narrow middle column beside an open sidebar they stack
+        # rather than cut their labels short.
+        buttons = st.container(horizontal=True, gap="small")
+        if buttons.button("✏️ Set the cell", key="vq_set", wrap=True,
+                          help="Puts the new entry in the chosen row and column."):
             grid[row, col] = entry
-        if reset_col.button("↩️ Reset", key="vq_reset", width="stretch", help="Back to the encoder's own grid."):
+        if buttons.button("↩️ Reset", key="vq_reset", wrap=True, help="Back to the encoder's own grid."):
             grid[:] = cached.grid_of(dataset_name, index)
         original = cached.grid_of(dataset_name, index)
         shown = pd.DataFrame(grid, columns=[str(c) for c in range(W)])
@@ -85,7 +88,7 @@ st.subheader("3 · New grids from a prior")
 sample_col, score_col = st.columns([2, 3], gap="large")
 with sample_col:
     seed_key = ui.url_key("vq_seed", "seed", 0, range(10_000), int)
-    if st.button("🎲 New samples", key="vq_reseed"):
+    if st.button("🎲 New samples", key="vq_reseed", wrap=True):
         st.session_state[seed_key] = (st.session_state[seed_key] + 1) % 10_000
     seed = int(st.session_state[seed_key])
     st.image(cached.prior_png(dataset_name, seed), width="stretch", output_format="PNG")
@@ -93,7 +96,7 @@ with sample_col:
                f"on the training digits' grids (seed {seed}), then decoded.")
 with score_col:
     # Drawing 1,000 grids cell by cell takes seconds on a small CPU, so scoring waits for a click.
-    if st.button(f"📏 Score {cached.N_SCORED:,} prior samples", key="vq_score",
+    if st.button(f"📏 Score {cached.N_SCORED:,} prior samples", key="vq_score", wrap=True,
                  help="Draws 1,000 grids from the PixelCNN and 1,000 codes from the VAE's prior, and scores both "
                       "with the Sampling page's reference classifier (a few seconds, once per server)."):
         st.session_state["vq_scored"] = True

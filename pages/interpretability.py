@@ -36,20 +36,21 @@ if not found.source_matches:
 
 # ---------------------------------------------------------------- the scores, computed on this page
 st.subheader(f"The SAE on {len(study.labels):,} test digits")
-cols = st.columns(3)
-cols[0].metric("Variance explained", f"{scores['fve']:.3f}",
-               help="Fraction of the variance of the 64 activations that the SAE's reconstruction keeps.")
-cols[1].metric("Active features per image (L0)", f"{scores['l0']:.1f} of {width}",
-               help=f"TopK keeps the {k} largest latents of each image and sets the rest to zero.")
-cols[2].metric("Accuracy kept", f"{scores['accuracy_kept']:.1%}",
-               help="The classifier's accuracy with its feature layer replaced by the SAE's reconstruction, "
-                    f"as a share of its own ({scores['accuracy']:.1%}).")
-cols = st.columns(3)
-cols[0].metric("Dead features", f"{scores['dead_fraction']:.1%}", help="Never active on any test image.")
-cols[1].metric("Dense features", f"{scores['dense_fraction']:.1%}", help="Active on more than half the test images.")
-cols[2].metric("Median feature's top 10", f"{scores['median_top10_purity'] * 10:.0f} of 10 one class",
-               help=f"Over the {scores['features_scored']} features active on at least 10 test images: how many of "
-                    "each one's 10 strongest images show its commonest digit.")
+# One wrapping row, not two rows of three columns: beside an open sidebar the numbers stack rather than clip.
+cols = st.container(horizontal=True)
+cols.metric("Variance explained", f"{scores['fve']:.3f}",
+            help="Fraction of the variance of the 64 activations that the SAE's reconstruction keeps.")
+cols.metric("Active per image (L0)", f"{scores['l0']:.1f} of {width}",
+            help=f"Features active on an image, on average. TopK keeps the {k} largest latents of each image and "
+                 "sets the rest to zero.")
+cols.metric("Accuracy kept", f"{scores['accuracy_kept']:.1%}",
+            help="The classifier's accuracy with its feature layer replaced by the SAE's reconstruction, "
+                 f"as a share of its own ({scores['accuracy']:.1%}).")
+cols.metric("Dead features", f"{scores['dead_fraction']:.1%}", help="Never active on any test image.")
+cols.metric("Dense features", f"{scores['dense_fraction']:.1%}", help="Active on more than half the test images.")
+cols.metric("Median top-10 purity", f"{scores['median_top10_purity'] * 10:.0f} of 10",
+            help=f"Over the {scores['features_scored']} features active on at least 10 test images: how many of "
+                 "each one's 10 strongest images show its commonest digit (10 of 10: all one class).")
 st.caption(f"The SAE has {width} features, {width // study.activations.shape[1]}× the classifier's "
            f"{study.activations.shape[1]} units, and keeps the {k} largest per image (TopK). It trained on the "
            f"classifier's activations of the training digits in {card['train_seconds']:.0f} s on "
@@ -83,10 +84,10 @@ def browser() -> None:
                    "the feature's activation, above a map of where in it the feature fires, by gradient × input "
                    "(bright: pixels whose ink raises the feature; each map on its own scale).")
     with side_col:
-        st.metric("Fires on (share of test digits)", f"{(values > 0).mean():.1%}",
-                  help="Its activation is above zero on this share of the test digits.")
+        st.metric("Fires on", f"{(values > 0).mean():.1%}",
+                  help="The share of the test digits on which its activation is above zero.")
         st.vega_lite_chart(cached.histogram_spec(dataset_name, feature), width="stretch")
-        st.caption("How strongly it fires where it fires at all.")
+        st.caption("How strongly it fires where it fires at all: its activations above zero.")
     st.markdown("**Effect on the 10 class scores.** Adding one unit of this feature moves each logit by:")
     st.vega_lite_chart(cached.logit_spec(dataset_name, feature), width="stretch")
     st.caption("Exact, because the classifier's last layer is linear: the head applied to the feature's decoder "
@@ -132,7 +133,7 @@ def one_image() -> None:
                                for f, share in zip(parts.features[:3], parts.shares[:3])))
 
     st.subheader("3 · Steer: change one feature and watch the prediction")
-    steer_col, chart_col = st.columns([1, 2], gap="large")
+    steer_col, chart_col = st.columns([2, 3], gap="large")
     with steer_col:
         feature = st.selectbox("Feature", [int(f) for f in parts.features], key="interp_steer_feature",
                                format_func=lambda f: f"#{f} · {found.descriptions[f]}",
@@ -162,12 +163,12 @@ st.subheader("4 · Sparse features against PCA's dense directions")
 n_pca = found.n_pca
 pca_scored = found.pca_purity[~np.isnan(found.pca_purity)]
 sae_scored = found.purity[~np.isnan(found.purity)]
-cols = st.columns(2)
-cols[0].metric("SAE: median top-10 purity", f"{np.median(sae_scored) * 10:.0f} of 10",
-               help=f"{len(sae_scored)} features active on at least 10 test digits.")
-cols[1].metric("PCA: median top-10 purity", f"{np.median(pca_scored) * 10:.0f} of 10",
-               help=f"The first {len(pca_scored)} directions, each scored at its purer end (its 10 highest or "
-                    "its 10 lowest digits).")
+cols = st.container(horizontal=True)  # side by side, or one under the other where they would clip
+cols.metric("SAE: median top-10 purity", f"{np.median(sae_scored) * 10:.0f} of 10",
+            help=f"{len(sae_scored)} features active on at least 10 test digits.")
+cols.metric("PCA: median top-10 purity", f"{np.median(pca_scored) * 10:.0f} of 10",
+            help=f"The first {len(pca_scored)} directions, each scored at its purer end (its 10 highest or "
+                 "its 10 lowest digits).")
 sae_clean, pca_clean = float(np.mean(sae_scored == 1.0)), float(np.mean(pca_scored == 1.0))
 median_rate = float(np.median(study.firing_rate[study.firing_rate > 0]))
 st.caption(f"Scored the same way, {sae_clean:.0%} of the SAE's features have all 10 top digits of one class, "

@@ -21,6 +21,7 @@ if not cached.ready(dataset_name):
 
 CLASS_CHOICES = [-1, *range(len(ds.classes))]
 STEPS, GUIDANCE = list(diffusion.STEP_CHOICES), list(diffusion.GUIDANCE_CHOICES)
+CONTROL_WIDTH = 190  # px per control: three and the button fit one row at 1280 px and wrap beside an open sidebar
 
 
 def scoreboard(steps: int, guidance: float, label: int) -> None:
@@ -28,27 +29,28 @@ def scoreboard(steps: int, guidance: float, label: int) -> None:
     report, copy = found["report"], found["copy"]
     real = found["baselines"]["Real train images"]
     rebuilt = found["baselines"].get(f"{cached.CODE_BASE} reconstructions")
-    a, b, c = st.columns(3)
-    a.metric("FID-like ↓", f"{report.frechet:.1f}",
-             help="Fréchet distance on the reference classifier's features, as on the Sampling page "
-                  f"({cached.N_SCORED:,} samples, seed 0). Lower is closer to real test digits.")
+    # One wrapping row, not a grid of columns: in the narrow score column the numbers stack rather than clip.
+    numbers = st.container(horizontal=True)
+    numbers.metric("FID-like ↓", f"{report.frechet:.1f}",
+                   help="Fréchet distance on the reference classifier's features, as on the Sampling page "
+                        f"({cached.N_SCORED:,} samples, seed 0). Lower is closer to real test digits.")
     if rebuilt is not None:
-        b.metric(f"{cached.CODE_BASE} rebuilt", f"{rebuilt.frechet:.1f}",
-                 help="The decoder's own blur: real training digits encoded and decoded. Samples from this "
-                      "decoder can hardly beat it unless they are more typical than real digits.")
-    c.metric("Real digits", f"{real.frechet:.1f}", help="Real train images: what a perfect sampler would score "
-             "with this many samples (not 0: two finite samples of one distribution differ).")
+        numbers.metric(f"{cached.CODE_BASE} rebuilt", f"{rebuilt.frechet:.1f}",
+                       help="The decoder's own blur: real training digits encoded and decoded. Samples from this "
+                            "decoder can hardly beat it unless they are more typical than real digits.")
+    numbers.metric("Real digits", f"{real.frechet:.1f}", help="Real train images: what a perfect sampler would "
+                   "score with this many samples (not 0: two finite samples of one distribution differ).")
     gap = diffusion.class_share_gap(report.class_counts)
-    a.metric("Largest class gap", f"{gap:.1%}", help="How far the most over- or under-drawn digit's share is "
-             f"from 1/{len(ds.classes)}, as the reference classifier reads the samples.")
-    b.metric("Nearest train code", f"{copy.generated_median:.2f}",
-             f"{copy.generated_median - copy.test_median:+.2f} vs test", delta_color="off", delta_arrow="off",
-             help="Median distance from a generated code to its nearest training code. A model that copied "
-                  "its training codes would sit closer to them than unseen test codes do "
-                  f"({copy.test_median:.2f}).")
-    c.metric("Net passes", f"{steps} × {1 if guidance == 0 else 2}",
-             help="Steps × network evaluations per step for each sample: guidance runs the net with and "
-                  "without the label.")
+    numbers.metric("Largest class gap", f"{gap:.1%}", help="How far the most over- or under-drawn digit's share "
+                   f"is from 1/{len(ds.classes)}, as the reference classifier reads the samples.")
+    numbers.metric("Nearest train code", f"{copy.generated_median:.2f}",
+                   f"{copy.generated_median - copy.test_median:+.2f} vs test", delta_color="off", delta_arrow="off",
+                   help="Median distance from a generated code to its nearest training code. A model that copied "
+                        "its training codes would sit closer to them than unseen test codes do "
+                        f"({copy.test_median:.2f}).")
+    numbers.metric("Net passes", f"{steps} × {1 if guidance == 0 else 2}",
+                   help="Steps × network evaluations per step for each sample: guidance runs the net with and "
+                        "without the label.")
     verdict = "sit closer to the training codes than test codes do: a sign of copying" if copy.copies else \
         "are no closer to the training codes than unseen test codes are: no sign of copying"
     st.markdown(f"At these settings the samples score **{report.frechet:.1f}** and {verdict}. The "
@@ -58,22 +60,25 @@ def scoreboard(steps: int, guidance: float, label: int) -> None:
 @st.fragment
 def reverse_process() -> None:
     st.subheader("1 · Noise flowing into the digit clusters")
-    steps_col, guide_col, class_col, seed_col = st.columns([3, 3, 3, 2], vertical_alignment="bottom")
-    steps = steps_col.select_slider(
-        "Sampling steps", STEPS, key=ui.url_key("diffusion_steps", "steps", diffusion.DEFAULT_STEPS, STEPS, int),
+    # A wrapping row, not columns: beside an open sidebar the controls take two rows instead of cutting their
+    # labels short.
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    steps = controls.select_slider(
+        "Sampling steps", STEPS, width=CONTROL_WIDTH,
+        key=ui.url_key("diffusion_steps", "steps", diffusion.DEFAULT_STEPS, STEPS, int),
         help="How many Euler steps walk the noise down to the codes. Few steps take big strides along the "
              "learned velocity and overshoot; more steps follow it closely (and cost more).")
-    guidance = guide_col.select_slider(
-        "Guidance", GUIDANCE, key=ui.url_key("diffusion_guidance", "guide", diffusion.DEFAULT_GUIDANCE, GUIDANCE,
-                                             float),
+    guidance = controls.select_slider(
+        "Guidance", GUIDANCE, width=CONTROL_WIDTH,
+        key=ui.url_key("diffusion_guidance", "guide", diffusion.DEFAULT_GUIDANCE, GUIDANCE, float),
         help="Classifier-free guidance: 0 ignores the class each sample was asked for, 1 follows it as trained, "
              "above 1 pushes further toward that class (cleaner, less varied digits).")
-    label = class_col.selectbox(
-        "Class", CLASS_CHOICES, key=ui.url_key("diffusion_class", "class", -1, CLASS_CHOICES, int),
+    label = controls.selectbox(
+        "Class", CLASS_CHOICES, width=CONTROL_WIDTH, key=ui.url_key("diffusion_class", "class", -1, CLASS_CHOICES, int),
         format_func=lambda c: "every digit in turn" if c < 0 else f"only {ds.classes[c]}",
         help="The digit each sample is asked for. With guidance 0 the label is ignored.")
     seed_key = ui.url_key("diffusion_seed", "seed", 0, range(10_000), int)
-    if seed_col.button("🎲 New noise", key="diffusion_reseed", width="stretch"):
+    if controls.button("🎲 New noise", key="diffusion_reseed", wrap=True):
         st.session_state[seed_key] = (st.session_state[seed_key] + 1) % 10_000
     seed = int(st.session_state[seed_key])
 
@@ -94,14 +99,14 @@ def reverse_process() -> None:
                    "decoder. At t = 1 the code is noise and the decoder draws whatever lies at that random spot "
                    "of the map; as the code moves into its cluster, the picture turns into the digit it ends as.")
         holes = cached.holes(dataset_name, steps, guidance, label)
-        a, b = st.columns(2)
-        a.metric("Flow: in holes", f"{holes['flow']:.0%}",
-                 help=f"Share of {cached.N_HOLES} flow samples (seed 0) farther from every test code of "
-                      f"{cached.MAP_BASE} than 95% of test codes are from their nearest neighbour: the Sampling "
-                      "page's definition of a hole.")
-        b.metric("VAE prior: in holes", f"{holes['prior']:.0%}",
-                 help=f"The same count for {cached.N_HOLES} draws from N(0, I) decoded by {cached.VAE_MAP}, "
-                      "measured against vae-2's own test codes.")
+        numbers = st.container(horizontal=True)  # side by side, or one under the other where they would clip
+        numbers.metric("Flow: in holes", f"{holes['flow']:.0%}",
+                       help=f"Share of {cached.N_HOLES} flow samples (seed 0) farther from every test code of "
+                            f"{cached.MAP_BASE} than 95% of test codes are from their nearest neighbour: the "
+                            "Sampling page's definition of a hole.")
+        numbers.metric("VAE prior: in holes", f"{holes['prior']:.0%}",
+                       help=f"The same count for {cached.N_HOLES} draws from N(0, I) decoded by {cached.VAE_MAP}, "
+                            "measured against vae-2's own test codes.")
 
     st.subheader("2 · The same walk in 16 numbers")
     grid_col, score_col = st.columns([2, 3], gap="large")
@@ -115,7 +120,7 @@ def reverse_process() -> None:
     with score_col:
         # Scoring 1,000 samples and their yardsticks takes a few seconds on a small CPU: it waits for a click, and
         # then follows the controls.
-        if st.button(f"📏 Score {cached.N_SCORED:,} samples", key="diffusion_score",
+        if st.button(f"📏 Score {cached.N_SCORED:,} samples", key="diffusion_score", wrap=True,
                      help="Draws 1,000 codes at these settings and scores their images with the Sampling page's "
                           "reference classifier, beside real digits and ae-16's reconstructions."):
             st.session_state["diffusion_scored"] = True
@@ -125,7 +130,7 @@ def reverse_process() -> None:
             st.caption("Press the button for the FID-like score, the class balance and the copying check at "
                        f"these settings. Each sample costs {steps} × {1 if guidance == 0 else 2} network passes "
                        "(guidance runs the net with and without the label).")
-        st.page_link("pages/sampling.py", label="Compare it with the other samplers on the Sampling page",
+        st.page_link("pages/sampling.py", label="Compare on the Sampling page",
                      icon="🎲")
     ui.sync_url(partial=True)
 

@@ -34,23 +34,26 @@ def sparse_section() -> None:
         f"`{sparse.SPARSE}` has a code of **{k_sparse} units**, {width}. It is a *k-sparse* autoencoder "
         f"(Makhzani & Frey, 2014): for each image only its **{config.top_k} largest units** pass to the decoder and "
         f"the rest are set to zero. `{sparse.UNDERCOMPLETE}` is the plain bottleneck: {k_dense} numbers, all used.")
-    a, b, c, d = st.columns(4)
-    a.metric(f"{sparse.SPARSE}: units firing", f"{found.firing.mean():.1f} of {k_sparse}",
-             f"{100 * found.active_fraction:.1f}% per image on average", delta_color="off", delta_arrow="off",
-             help="Mean over the test images of the number of code units with a non-zero value.")
-    b.metric(f"{sparse.UNDERCOMPLETE}: units in use", f"{k_dense} of {k_dense}", "every unit, every image",
-             delta_color="off", delta_arrow="off")
-    c.metric(f"{sparse.SPARSE} test MSE", f"{found.sparse_mse.mean():.4f}",
-             f"{found.mse_ratio:.2f}× {sparse.UNDERCOMPLETE}'s", delta_color="off", delta_arrow="off")
-    d.metric(f"{sparse.UNDERCOMPLETE} test MSE", f"{found.dense_mse.mean():.4f}")
+    # A wrapping row, not four columns: beside an open sidebar the numbers take two rows instead of being cut short.
+    numbers = st.container(horizontal=True)
+    numbers.metric(f"{sparse.SPARSE}: units firing", f"{found.firing.mean():.1f} of {k_sparse}",
+                   f"{100 * found.active_fraction:.1f}% per image on average", delta_color="off",
+                   delta_arrow="off",
+                   help="Mean over the test images of the number of code units with a non-zero value.")
+    numbers.metric(f"{sparse.UNDERCOMPLETE}: units in use", f"{k_dense} of {k_dense}", "every unit, every image",
+                   delta_color="off", delta_arrow="off")
+    numbers.metric(f"{sparse.SPARSE} test MSE", f"{found.sparse_mse.mean():.4f}",
+                   f"{found.mse_ratio:.2f}× {sparse.UNDERCOMPLETE}'s", delta_color="off", delta_arrow="off")
+    numbers.metric(f"{sparse.UNDERCOMPLETE} test MSE", f"{found.dense_mse.mean():.4f}")
     st.caption(f"Over the {len(found.firing):,} test images of {dataset_name}. A unit *fires* when its value is "
                f"not zero. The code is rectified before the {config.top_k} largest are kept, so an image with fewer "
                f"positive units uses fewer. {found.never_fire} of the {k_sparse} units never fire on a test image.")
 
+    # The source choice sits above the columns: in the narrow controls column beside an open sidebar its two
+    # options would be cut short.
+    source = st.segmented_control("Image", ["Test set", "Your own"], default="Test set", key="regularised_source")
     controls, shown = st.columns([1, 3], gap="large")
     with controls:
-        source = st.segmented_control("Image", ["Test set", "Your own"], default="Test set",
-                                      key="regularised_source")
         one, label, index = None, "", None
         if source == "Your own":
             prepared = ui.image_input("regularised_own", ds.image_shape, label="Draw or upload")
@@ -95,30 +98,33 @@ def sparse_section() -> None:
 
 @st.fragment
 def field_section() -> None:
-    a, b, c = st.columns([2, 3, 2], vertical_alignment="bottom")
-    shape = a.segmented_control(
+    # A wrapping row, not columns: beside an open sidebar the toggle moves to a second row instead of cutting its
+    # label short.
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    shape = controls.segmented_control(
         "Toy data", toy.SHAPES, format_func=SHAPE_LABELS.get,
         key=ui.url_key("regularised_shape", "shape", toy.DEFAULT_SHAPE, toy.SHAPES)) or toy.DEFAULT_SHAPE
-    noise = b.select_slider(
-        "Training noise σ", toy.NOISE_LEVELS,
+    noise = controls.select_slider(
+        "Training noise σ", toy.NOISE_LEVELS, width=220,
         key=ui.url_key("regularised_noise", "sigma", toy.DEFAULT_NOISE, toy.NOISE_LEVELS, float),
         help="The standard deviation of the Gaussian noise added to every training point (the curve's size is "
              "about 2). One small DAE is trained per setting.")
-    ideal = c.toggle("Show the ideal arrows", key="regularised_ideal",
-                     help="σ²·∇log p(x) of the data blurred by the same noise: what a perfect DAE would draw.")
+    ideal = controls.toggle("Show the ideal arrows", key="regularised_ideal",
+                            help="σ²·∇log p(x) of the data blurred by the same noise: what a perfect DAE would draw.")
     found, seconds = cached.field(shape, float(noise))
     near = toy.near(float(noise))
     figure = charts.vector_field_figure(found.data, found.grid, found.arrows, found.ideal if ideal else None,
                                         toy.EXTENT)
     st.plotly_chart(figure, width="stretch", key="regularised_field", config={"displayModeBar": False})
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Arrows pointing to the curve", f"{100 * found.towards_curve(near):.0f}%",
-              help=f"Grid points within {near:.2f} of the curve (2σ, at most 0.25) whose arrow has a component "
-                   "towards it.")
-    m2.metric("Agreement with the ideal arrows", f"{found.agreement(near):.2f}",
-              help=f"Mean cosine between the DAE's arrow and σ²·∇log p(x), over grid points within {near:.2f} of the "
-                   "curve; 1 means the same direction everywhere.")
-    m3.metric("Agreement over the whole grid", f"{found.agreement():.2f}")
+    numbers = st.container(horizontal=True)  # side by side, or one under the other where they would clip
+    numbers.metric("Arrows towards the curve", f"{100 * found.towards_curve(near):.0f}%",
+                   help=f"Share of the grid points within {near:.2f} of the curve (2σ, at most 0.25) whose arrow has "
+                        "a component towards it.")
+    numbers.metric("Agreement with the ideal", f"{found.agreement(near):.2f}",
+                   help=f"Mean cosine between the DAE's arrow and σ²·∇log p(x), over grid points within {near:.2f} of "
+                        "the curve; 1 means the same direction everywhere.")
+    numbers.metric("Agreement, whole grid", f"{found.agreement():.2f}",
+                   help="The same mean cosine over every grid point, far from the curve too.")
     st.caption(f"{len(found.data)} training points, {toy.STEPS} training steps, trained in {seconds:.1f} s on this "
                "server. Each arrow starts at a grid point x and shows r(x) − x, the step the DAE takes from x.")
 

@@ -78,16 +78,17 @@ with why_col:
 
 # ---------------------------------------------------------------- 3 · this image's ELBO
 st.subheader("3 · This image's ELBO, term by term")
-metric_cols = st.columns(4)
-metric_cols[0].metric("Reconstruction term", f"{result.recon:.1f} nats",
-                      help=f"−log p(x|z): summed binary cross-entropy of the {int(np.prod(ds.image_shape))} pixels, "
-                           f"averaged over {elbo.ELBO_SAMPLES} draws of ε. Lower is a better reconstruction.")
-metric_cols[1].metric("KL term", f"{result.kl:.1f} nats",
-                      help="KL(q(z|x) ‖ N(0, I)), summed over the dimensions: the nats this image's code spends.")
-metric_cols[2].metric("ELBO", f"{result.elbo:.1f} nats", help="−reconstruction − KL, a lower bound on log p(x).")
+# A wrapping row, not four columns: beside an open sidebar the numbers take two rows instead of being cut short.
+metric_cols = st.container(horizontal=True)
+metric_cols.metric("Reconstruction term", f"{result.recon:.1f} nats",
+                   help=f"−log p(x|z): summed binary cross-entropy of the {int(np.prod(ds.image_shape))} pixels, "
+                        f"averaged over {elbo.ELBO_SAMPLES} draws of ε. Lower is a better reconstruction.")
+metric_cols.metric("KL term", f"{result.kl:.1f} nats",
+                   help="KL(q(z|x) ‖ N(0, I)), summed over the dimensions: the nats this image's code spends.")
+metric_cols.metric("ELBO", f"{result.elbo:.1f} nats", help="−reconstruction − KL, a lower bound on log p(x).")
 n_active = int(result.active().sum())
-metric_cols[3].metric("Active dimensions", f"{n_active} of {len(result.kl_dims)}",
-                      help=f"Dimensions whose KL for this image is above {THRESHOLD} nats.")
+metric_cols.metric("Active dimensions", f"{n_active} of {len(result.kl_dims)}",
+                   help=f"Dimensions whose KL for this image is above {THRESHOLD} nats.")
 st.vega_lite_chart(vae_charts.kl_bars_spec(result.kl_dims, THRESHOLD, f"KL of each dimension for this image ({name})"),
                    width="stretch")
 st.caption(f"A dimension counts as **active** (orange) when its KL is above {THRESHOLD} nats: it tells the "
@@ -103,10 +104,10 @@ with left:
     pairs, samples = cached.rung_pngs(dataset_name, name)
     st.image(pairs, caption=f"Test digits (top) and {name}'s reconstructions (bottom)")
     st.image(samples, caption=f"{cached.N_PRIOR_SHOWN} new images: {name} decoding z ~ N(0, I)")
-    cols = st.columns(3)
-    cols[0].metric("Active units", f"{rung.active}/16", help=f"Dimensions whose mean KL is above {THRESHOLD} nats.")
-    cols[1].metric("Mean KL", f"{rung.kl:.1f}", help="Nats per test image, summed over the dimensions.")
-    cols[2].metric("Test MSE", f"{rung.mse:.4f}", help="Squared error of the reconstructions from μ.")
+    cols = st.container(horizontal=True)
+    cols.metric("Active units", f"{rung.active}/16", help=f"Dimensions whose mean KL is above {THRESHOLD} nats.")
+    cols.metric("Mean KL", f"{rung.kl:.1f}", help="Nats per test image, summed over the dimensions.")
+    cols.metric("Test MSE", f"{rung.mse:.4f}", help="Squared error of the reconstructions from μ.")
 with right:
     st.vega_lite_chart(vae_charts.kl_bars_spec(rung.kl_dims, THRESHOLD, f"Mean KL per dimension, test split ({name})"),
                        width="stretch")
@@ -143,21 +144,22 @@ def conditional_panel() -> None:
         digit = st.selectbox("Digit", list(range(len(ds.classes))), key=ui.url_key("vae_digit", "digit", 7,
                                                                                    list(range(len(ds.classes))), int))
         seed_key = "vae_cvae_seed"
-        if st.button("🎲 New samples", key="vae_cvae_new", width="stretch"):
+        if st.button("🎲 New samples", key="vae_cvae_new", width="stretch", wrap=True):
             st.session_state[seed_key] = st.session_state.get(seed_key, 0) + 1
         seed = st.session_state.get(seed_key, 0)
     png, score = cached.cvae_digit(dataset_name, int(digit), seed)
     with shown:
         st.image(png, caption=f"{variants.CVAE} decoding z ~ N(0, I) with the label {digit}; above each, the reference "
                               "classifier's verdict and confidence")
-        cols = st.columns(3)
-        cols[0].metric(f"Of 1,000 asked for {digit}", f"{score.accuracy:.1%}", help="classified as that digit")
-        cols[1].metric("FID-like score", f"{score.frechet:.1f}",
-                       help=f"Fréchet distance to the test images of {digit} in the classifier's features. Lower "
-                            "is closer.")
-        cols[2].metric("Real images score", f"{score.real_frechet:.1f}",
-                       help=f"The same distance for the real training images of {digit}: what a perfect sampler "
-                            "would get with these few images.")
+        cols = st.container(horizontal=True)
+        cols.metric(f"Read as {digit}", f"{score.accuracy:.1%}",
+                    help=f"Of 1,000 images asked for {digit}, the share the reference classifier reads as {digit}.")
+        cols.metric("FID-like score", f"{score.frechet:.1f}",
+                    help=f"Fréchet distance to the test images of {digit} in the classifier's features. Lower "
+                         "is closer.")
+        cols.metric("Real images", f"{score.real_frechet:.1f}",
+                    help=f"The FID-like score of the real training images of {digit}: what a perfect sampler "
+                         "would get with these few images.")
     beta_c = cached.cvae_beta(dataset_name)
     st.caption("The encoder and the decoder are both told the label (Sohn et al., 2015), so the code is free to "
                "hold the style (slant, width, thickness) and the label picks the digit. Nothing forces it to leave "
@@ -194,13 +196,13 @@ def attribute_panel() -> None:
         st.image(plots.grid_png([list(images)], scale=SCALE + 1, column_labels=headings),
                  caption=f"The image's vae-16 code moved along the {attribute} direction, from −{reach:g} to "
                          f"+{reach:g}; above each, the push and the classifier's verdict.")
-        cols = st.columns(3)
+        cols = st.container(horizontal=True)
         change = values[stop] - values[len(values) // 2]
-        cols[0].metric(f"Measured {attribute}", f"{values[stop]:.2f}",
-                       help=f"In {attributes.UNITS[attribute]}, measured on the pushed image.")
-        cols[1].metric("Change", f"{change:+.2f}", help="From the unmoved code's image.")
-        cols[2].metric("Classifier says", f"{predicted[stop]}", help=f"The reference classifier's verdict, "
-                                                                     f"{confidence[stop]:.0%} sure.")
+        cols.metric(f"Measured {attribute}", f"{values[stop]:.2f}",
+                    help=f"In {attributes.UNITS[attribute]}, measured on the pushed image.")
+        cols.metric("Change", f"{change:+.2f}", help="From the unmoved code's image.")
+        cols.metric("Classifier says", f"{predicted[stop]}",
+                    help=f"The reference classifier's verdict, {confidence[stop]:.0%} sure.")
         st.vega_lite_chart(vae_charts.attribute_spec(cached.steps(attribute), values, attribute,
                                                      attributes.UNITS[attribute]), width="stretch")
     direction = cached.directions(dataset_name)[attribute]

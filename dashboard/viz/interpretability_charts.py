@@ -55,7 +55,7 @@ def activation_histogram(values: np.ndarray, marked: float | None = None) -> alt
     """How strongly a feature fires on the images where it fires at all (its non-zero activations)."""
     frame = pd.DataFrame({"activation": np.asarray(values, dtype=np.float64)})
     bars = alt.Chart(frame).mark_bar(color=SAE_COLOR).encode(
-        x=alt.X("activation:Q", bin=alt.Bin(maxbins=25), title="activation where it fires"),
+        x=alt.X("activation:Q", bin=alt.Bin(maxbins=25), title="activation"),
         y=alt.Y("count():Q", title="test images"))
     layers = [bars]
     if marked is not None:

@@ -15,7 +15,7 @@ def test_the_scores_and_the_feature_browser():
     app = open_page("interpretability")
     assert_no_exception(app)
     assert float(metric(app, "Variance explained")) >= 0.9
-    assert metric(app, "Active features per image (L0)").endswith("of 512")
+    assert metric(app, "Active per image (L0)").endswith("of 512")
     picker = app.selectbox(key="interp_feature")
     first = picker.value
     assert app.query_params["feature"] in (str(first), [str(first)])

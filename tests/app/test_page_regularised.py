@@ -56,7 +56,7 @@ def test_own_digit_goes_through_both_models_and_bad_files_are_refused():
 def test_vector_field_controls_and_the_contractive_measure():
     app = open_page("regularised", dataset="digits")
     assert app.button_group(key="regularised_shape").value == toy.DEFAULT_SHAPE
-    assert float(metric(app, "Arrows pointing").rstrip("%")) >= 90
+    assert float(metric(app, "Arrows towards").rstrip("%")) >= 90
     app.select_slider(key="regularised_noise").set_value(0.3).run()
     assert_no_exception(app)
     assert app.query_params["sigma"] in ("0.3", ["0.3"])
