@@ -45,7 +45,7 @@ def kind_versions() -> dict[str, int]:
         "anomaly.detector": anomaly.DETECTOR_VERSION, "anomaly.reference": anomaly.REFERENCE_VERSION,
         "anomaly.evaluations": anomaly.EVALUATIONS_VERSION, "anomaly.comparison": anomaly.COMPARISON_VERSION,
         "anomaly.normal_scores": anomaly.NORMAL_SCORES_VERSION,
-        "anomaly.scenario_scores": anomaly.SCENARIO_SCORES_VERSION,
+        "anomaly.scenario_scores": anomaly.SCENARIO_SCORES_VERSION, "anomaly.code_sizes": anomaly.CODE_SIZES_VERSION,
         # The tour passes stored()'s default version unless it names its own.
         "tour.highlight": getattr(tour, "HIGHLIGHT_VERSION",
                                   inspect.signature(artifacts.stored).parameters["version"].default),

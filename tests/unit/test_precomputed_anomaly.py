@@ -125,3 +125,12 @@ def test_a_shipped_model_scenarios_stored_scores_and_comparison_match_live(live)
     table = anomaly.comparison_table(split, anomaly.evaluate_all(model, split, fitted))
     assert_close(shipped_value("anomaly.comparison", "digits", cached._scenario_params(key),
                                version=cached.COMPARISON_VERSION), table, rtol=0, atol=0.01)
+
+
+def test_stored_code_sizes_match_the_plain_autoencoders_live(live):
+    from dashboard.anomaly import shipped
+
+    plain = [name for name in zoo.names("digits") if zoo.parse_name(name)[0] == "ae"]
+    assert plain, "digits ships plain autoencoders"
+    stored = shipped_value("anomaly.code_sizes", "digits", {"family": "ae"}, version=cached.CODE_SIZES_VERSION)
+    assert_close(stored, shipped.code_sizes("digits"))
