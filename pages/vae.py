@@ -109,7 +109,7 @@ with left:
     cols.metric("Mean KL", f"{rung.kl:.1f}", help="Nats per test image, summed over the dimensions.")
     cols.metric("Test MSE", f"{rung.mse:.4f}", help="Squared error of the reconstructions from μ.")
 with right:
-    st.vega_lite_chart(vae_charts.kl_bars_spec(rung.kl_dims, THRESHOLD, f"Mean KL per dimension, test split ({name})"),
+    st.vega_lite_chart(vae_charts.kl_bars_spec(rung.kl_dims, THRESHOLD, f"Mean KL per dimension ({name}, test split)"),
                        width="stretch")
     st.vega_lite_chart(vae_charts.ladder_spec([r.beta for r in rungs], [r.active for r in rungs], 16),
                        width="stretch")

@@ -28,6 +28,12 @@ def reparam_dot(mu: float, sigma: float, eps: float, dim: int) -> str:
 }}"""
 
 
+def _title_lines(title: str) -> list[str]:
+    """A title split before its parenthesis: on a narrow column the model's name takes a line of its own."""
+    head, sep, tail = title.partition(" (")
+    return [head, sep.strip() + tail] if sep else [title]
+
+
 def kl_bars_spec(kl_dims: np.ndarray, threshold: float, title: str, height: int = 240) -> dict:
     """A bar per latent dimension: its KL in nats, orange when above the threshold (active), grey when silent.
 
@@ -43,7 +49,7 @@ def kl_bars_spec(kl_dims: np.ndarray, threshold: float, title: str, height: int 
                {"field": "KL", "type": "quantitative", "format": ".4f", "title": "KL (nats)"},
                {"field": "state", "type": "nominal"}]
     return {
-        "title": title, "height": height,
+        "title": {"text": _title_lines(title)}, "height": height,
         "layer": [
             {"data": {"values": rows}, "mark": {"type": "bar"},
              "encoding": {"x": x, "y": {"field": "KL", "type": "quantitative", "title": "KL (nats)"},
@@ -81,7 +87,7 @@ def map_spec(codes: np.ndarray, labels: np.ndarray, classes: list[str], title: s
     circles = [{"z1": float(r * np.cos(t)), "z2": float(r * np.sin(t)), "ring": f"{r}σ", "order": i}
                for r in (1, 2) for i, t in enumerate(angles)]
     return {
-        "title": title, "height": height,
+        "title": {"text": _title_lines(title)}, "height": height,
         "layer": [
             {"data": {"values": circles}, "mark": {"type": "line", "strokeDash": [3, 3], "color": "#999999"},
              "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"},
