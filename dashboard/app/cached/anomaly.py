@@ -70,7 +70,7 @@ def _trained_detector(request: _DetectorRequest) -> nn.Module:
     with training.slot(wait_s=TRAINING_WAIT_S, busy_message=BUSY_MESSAGE) as acquired:
         if not acquired:
             st.stop()  # nothing is cached, so the next run asks again
-        request.show(0.0, f"Starting a training process for the {what} (it loads PyTorch first)…")
+        request.show(0.0, f"Starting a training process for the {what}; it loads PyTorch first…")
         # In a child process: training here would grow the server's memory for good (core.isolated).
         result = anomaly.train_detector(split, isolate=True, progress=lambda epoch, epochs, loss: request.show(
             epoch / epochs, f"Training the {what} on {len(split.x_train):,} normal images only: "
