@@ -100,18 +100,19 @@ with score_col:
                  help="Draws 1,000 grids from the PixelCNN and 1,000 codes from the VAE's prior, and scores both "
                       "with the Sampling page's reference classifier (a few seconds, once per server)."):
         st.session_state["vq_scored"] = True
-    if st.session_state.get("vq_scored"):
-        reports = cached.prior_scores(dataset_name)
-        st.dataframe(pd.DataFrame([{"sampler": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
-                                    "class balance ↑": r.class_entropy} for label, r in reports.items()]),
-                     hide_index=True, width="stretch",
-                     column_config={"FID-like ↓": st.column_config.NumberColumn(format="%.1f"),
-                                    "confidence ↑": st.column_config.NumberColumn(format="%.2f"),
-                                    "class balance ↑": st.column_config.NumberColumn(format="%.2f")})
-        st.caption(f"{cached.N_SCORED:,} samples each (seed 0), scored by the Sampling page's reference classifier. "
-                   "The VAE row decodes 16-number codes drawn from N(0, I) with vae-16.")
-    else:
+    if not st.session_state.get("vq_scored"):
         st.caption("Press the button to compare these samples with the VAE prior's on the FID-like score.")
+if st.session_state.get("vq_scored"):
+    # Under both columns, at full width: in the score column beside an open sidebar the table scrolled sideways.
+    reports = cached.prior_scores(dataset_name)
+    st.dataframe(pd.DataFrame([{"sampler": label, "FID-like ↓": r.frechet, "confidence ↑": r.mean_confidence,
+                                "class balance ↑": r.class_entropy} for label, r in reports.items()]),
+                 hide_index=True, width="stretch",
+                 column_config={"FID-like ↓": st.column_config.NumberColumn(format="%.1f"),
+                                "confidence ↑": st.column_config.NumberColumn(format="%.2f"),
+                                "class balance ↑": st.column_config.NumberColumn(format="%.2f")})
+    st.caption(f"{cached.N_SCORED:,} samples each (seed 0), scored by the Sampling page's reference classifier. "
+               "The VAE row decodes 16-number codes drawn from N(0, I) with vae-16.")
 
 st.subheader("4 · Bits per image")
 table = cached.rate_table(dataset_name)
