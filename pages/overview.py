@@ -79,8 +79,13 @@ def flat_map(codes: np.ndarray, title: str, here: np.ndarray) -> go.Figure:
         chosen = labels == index
         figure.add_trace(go.Scatter(
             x=codes[chosen, 0], y=codes[chosen, 1], mode="markers", name=name, customdata=numbers[chosen],
-            marker={"size": 5, "color": plots.class_color(index), "opacity": 0.6},
+            legendgroup=name, showlegend=False, marker={"size": 5, "color": plots.class_color(index), "opacity": 0.6},
             hovertemplate=f"class {name}<br>{HOVER_NUMBER}: %{{customdata}}<extra></extra>"))
+    # The legend shows opaque stand-ins: a swatch takes its trace's opacity, and a thinned red, brown or grey all but
+    # vanished on the dark theme. A click on one still hides and shows its class.
+    for index, name in enumerate(ds.classes):
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=name,
+                                    marker={"size": 8, "color": plots.class_color(index)}, hoverinfo="skip"))
     figure.add_trace(go.Scatter(x=here[:1], y=here[1:2], mode="markers", name="this image", marker=MARK_STYLE,
                                 hoverinfo="skip"))
     figure.update_layout(title={"text": title, "x": 0.0, "font": {"size": 13}}, height=480,
