@@ -26,8 +26,6 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 def kind_versions() -> dict[str, int]:
     """The version each module passes for the kinds it stores: a shipped card of another version is stale."""
-    import inspect
-
     from dashboard.app.cached import anomaly, compression, denoising, features, latent_space, sampling
     from dashboard.core import zoo
     from dashboard.lesson import tour
@@ -35,6 +33,7 @@ def kind_versions() -> dict[str, int]:
     return {
         "codes": zoo.CODES_VERSION,
         "compression.test_set": compression.TEST_SET_VERSION, "compression.probes": compression.PROBES_VERSION,
+        "compression.vq_rate": compression.VQ_RATE_VERSION,
         "denoising.comparison": denoising.COMPARISON_VERSION, "denoising.sweep": denoising.SWEEP_VERSION,
         "denoising.latent_view": denoising.LATENT_VIEW_VERSION,
         "features.accuracy": features.ACCURACY_VERSION, "features.predictions": features.PREDICTIONS_VERSION,
@@ -46,9 +45,7 @@ def kind_versions() -> dict[str, int]:
         "anomaly.evaluations": anomaly.EVALUATIONS_VERSION, "anomaly.comparison": anomaly.COMPARISON_VERSION,
         "anomaly.normal_scores": anomaly.NORMAL_SCORES_VERSION,
         "anomaly.scenario_scores": anomaly.SCENARIO_SCORES_VERSION, "anomaly.code_sizes": anomaly.CODE_SIZES_VERSION,
-        # The tour passes stored()'s default version unless it names its own.
-        "tour.highlight": getattr(tour, "HIGHLIGHT_VERSION",
-                                  inspect.signature(artifacts.stored).parameters["version"].default),
+        "tour.highlight": tour.HIGHLIGHT_VERSION,
     }
 
 
