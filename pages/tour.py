@@ -23,8 +23,9 @@ def go(step: int, n_stops: int) -> None:
 
 def show_highlight(result: tour.Highlight, image_side: int) -> None:
     st.markdown(f"**{result.title}**")
-    for column, number in zip(st.columns(len(result.numbers)), result.numbers):
-        column.metric(number.label, number.value, help=number.help or None)
+    numbers = st.container(horizontal=True)  # side by side, or wrapped onto more rows where they would be cut
+    for number in result.numbers:
+        numbers.metric(number.label, number.value, help=number.help or None, width="content")
     for label, images in result.rows:
         tiles = [image[0] for image in images]  # (H, W) each
         lines = [tiles[i:i + result.columns] for i in range(0, len(tiles), result.columns)]
@@ -62,12 +63,13 @@ ui.lesson("tour", label="🎤 Presenting the tour")
 numbers = list(range(1, n_stops + 1))
 stop_key = ui.url_key(STOP_KEY, tour.STEP_PARAM, 1, options=numbers, cast=int)
 
-back, picker, forward = st.columns([1, 6, 1], vertical_alignment="bottom")
-back.button("← Back", key="tour_back", on_click=go, args=(-1, n_stops), width="stretch",
-            disabled=st.session_state[stop_key] == 1)
-picker.select_slider("Stop", numbers, key=stop_key, label_visibility="collapsed",
-                     format_func=lambda n: f"{n} · {stops[n - 1].title}")
-forward.button("Next →", key="tour_next", on_click=go, args=(1, n_stops), width="stretch", type="primary",
+# Buttons as wide as their words, the slider taking the rest: beside an open sidebar fixed columns cut "← Back".
+stepper = st.container(horizontal=True, vertical_alignment="bottom")
+stepper.button("← Back", key="tour_back", on_click=go, args=(-1, n_stops), width="content",
+               disabled=st.session_state[stop_key] == 1)
+stepper.select_slider("Stop", numbers, key=stop_key, label_visibility="collapsed", width="stretch",
+                      format_func=lambda n: f"{n} · {stops[n - 1].title}")
+stepper.button("Next →", key="tour_next", on_click=go, args=(1, n_stops), width="content", type="primary",
                disabled=st.session_state[stop_key] == n_stops)
 
 index = st.session_state[stop_key] - 1
