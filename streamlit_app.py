@@ -20,7 +20,7 @@ else:
         sections.setdefault(spec.section, []).append(
             st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
                     default=spec.url_path == navigation.DEFAULT_PAGE))
-    page = st.navigation(sections)
+    page = st.navigation(sections, expanded=True)  # every page in view: no "View more" hiding the Today group
     ui.sidebar()
     with frame.entry_point_run():
         page.run()
