@@ -12,7 +12,7 @@ from dashboard.viz import plots
 
 dataset_name, ds = ui.page_header(
     "🔬 Interpretability (SAE)",
-    "Since 2024 most people meet autoencoders as a **microscope**. A **sparse autoencoder** (SAE) trained on a "
+    "Since 2024 many people have met autoencoders as a **microscope**. A **sparse autoencoder** (SAE) trained on a "
     "network's activations splits them into many **features**, few active at a time, that each tend to mean one "
     "thing. Here it reads the 64-unit feature layer of the app's reference digit classifier: browse its features, "
     "see which few fire on a digit, switch one off and watch the prediction move, and compare with PCA.",
