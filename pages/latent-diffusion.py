@@ -8,7 +8,8 @@ from dashboard.generators import diffusion
 
 dataset_name, ds = ui.page_header(
     "🌫️ Latent diffusion",
-    "Today's image generators pair an autoencoder with a generative model of its **codes**. Here a small "
+    "Many of today's image generators, Stable Diffusion among them, pair an autoencoder with a generative model of "
+    "its **codes**. Here a small "
     "**flow-matching** model (a close cousin of diffusion) learned where the AE's codes live. Start from pure "
     "noise and it moves every point, step by step, into the digit clusters; the AE's decoder turns the result "
     "into images.",
@@ -67,7 +68,7 @@ def reverse_process() -> None:
         "Sampling steps", STEPS, width=CONTROL_WIDTH,
         key=ui.url_key("diffusion_steps", "steps", diffusion.DEFAULT_STEPS, STEPS, int),
         help="How many Euler steps walk the noise down to the codes. Few steps take big strides along the "
-             "learned velocity and overshoot; more steps follow it closely (and cost more).")
+             "learned velocity and cut its curves short; more steps follow it closely (and cost more).")
     guidance = controls.select_slider(
         "Guidance", GUIDANCE, width=CONTROL_WIDTH,
         key=ui.url_key("diffusion_guidance", "guide", diffusion.DEFAULT_GUIDANCE, GUIDANCE, float),
