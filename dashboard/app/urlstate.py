@@ -1,4 +1,10 @@
-"""Shareable links: widgets seeded from the URL once, bad values refused with a notice, the URL kept in step."""
+"""Shareable links: widgets seeded from the URL once, bad values refused with a notice, the URL kept in step.
+
+Streamlit's own binding (a widget's bind="query-params") would replace most of this, but it drops a value it
+cannot use without a word, and a learner who opens a mistyped or outdated link should be told why the page shows
+its default instead; it also names each parameter after the widget's page-prefixed key, which would change every
+link already shared. So the app keeps this small module.
+"""
 
 from __future__ import annotations
 
