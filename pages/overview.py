@@ -187,7 +187,7 @@ def walkthrough() -> None:
                         + (" A denoising model met corrupted copies in training; here the image goes in as it is."
                            if model.config.family == "dae" else ""))
     st.caption(f"The code holds {trace.ratio:.0f}x fewer numbers than the image has pixels. {model_name} trains "
-               f"on {trace.loss_kind.words}, the loss on the right.")
+               f"on {trace.loss_kind.words}, the Loss figure above.")
 
     st.subheader("3 · Inside the network and inside the latent space")
     # Side by side where both fit at a readable width, one under the other on a narrower page: in two columns of
