@@ -16,9 +16,7 @@ dataset_name, ds = ui.page_header(
     lesson_page="discrete-codes")
 
 if not cached.ready(dataset_name):
-    st.info(f"This page needs the shipped VQ-VAE ({vq.NAME}) and its prior, which exist for mnist-5k and digits "
-            f"but not for **{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
-    st.stop()
+    ui.needs_shipped(f"the shipped VQ-VAE ({vq.NAME}) and its prior", dataset_name)
 
 net = vq.model(dataset_name)
 K, (H, W) = net.config.codebook_size, net.grid

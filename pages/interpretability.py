@@ -20,10 +20,8 @@ dataset_name, ds = ui.page_header(
 
 try:
     found = cached.catalogue(dataset_name)
-except (zoo.ModelNotFound, zoo.CheckpointError) as exc:
-    st.info(f"This page reads the shipped sparse autoencoder and classifier, which exist for mnist-5k and digits: "
-            f"{exc} Pick one of those in the sidebar.", icon="🧪")
-    st.stop()
+except (zoo.ModelNotFound, zoo.CheckpointError):
+    ui.needs_shipped("the shipped sparse autoencoder (sae-512) and the reference classifier it reads", dataset_name)
 
 study, scores = found.study, found.study.scores
 card = zoo.read_card(cached.SAE_NAME, dataset_name)

@@ -16,9 +16,7 @@ dataset_name, ds = ui.page_header(
     lesson_page="latent-diffusion")
 
 if not cached.ready(dataset_name):
-    st.info(f"This page needs the shipped flow models over ae-2 and ae-16, which exist for mnist-5k and digits but "
-            f"not for **{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
-    st.stop()
+    ui.needs_shipped("the shipped flow models over ae-2 and ae-16", dataset_name)
 
 CLASS_CHOICES = [-1, *range(len(ds.classes))]
 STEPS, GUIDANCE = list(diffusion.STEP_CHOICES), list(diffusion.GUIDANCE_CHOICES)

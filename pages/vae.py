@@ -21,9 +21,7 @@ dataset_name, ds = ui.page_header(
 
 missing = cached.available(dataset_name)
 if missing:
-    st.info(f"This page needs the shipped VAE page models ({', '.join(missing)}), which exist for mnist-5k and "
-            f"digits but not for **{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
-    st.stop()
+    ui.needs_shipped(f"the shipped VAE page models ({', '.join(missing)})", dataset_name)
 
 BETAS = list(variants.BETAS)
 THRESHOLD = elbo.ACTIVE_THRESHOLD

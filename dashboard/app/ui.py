@@ -9,6 +9,7 @@ from dashboard.app.widgets import (
     figure_html,
     image_input,
     lesson,
+    needs_shipped,
     page_header,
     pick_test_index,
     quiz_links,
@@ -16,5 +17,5 @@ from dashboard.app.widgets import (
 )
 
 __all__ = ["ModelRef", "codes_csv", "current_dataset", "dataset", "figure_html", "get_model", "image_input",
-           "lesson", "model_names", "page_header", "pick_test_index", "quiz_links", "ref_for", "require_entry_point",
-           "require_model", "session_figure", "sidebar", "sync_url", "url_key"]
+           "lesson", "model_names", "needs_shipped", "page_header", "pick_test_index", "quiz_links", "ref_for",
+           "require_entry_point", "require_model", "session_figure", "sidebar", "sync_url", "url_key"]

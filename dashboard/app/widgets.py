@@ -21,6 +21,13 @@ CANVAS_SIZE = 168
 CANVAS_STROKE = 14
 
 
+def needs_shipped(what: str, dataset_name: str) -> None:
+    """Stop a page whose models ship only for the offline datasets, saying which and what to pick instead."""
+    st.info(f"This page needs {what}, which ship for {' and '.join(data.OFFLINE_DATASETS)} but not for "
+            f"**{dataset_name}**. Pick one of those in the sidebar.", icon="🧪")
+    st.stop()
+
+
 def page_header(title: str, lead: str, lesson_page: str) -> tuple[str, data.Dataset]:
     """Open a use-case page: check the frame, show the title, the lead paragraph and the folded lesson.
 

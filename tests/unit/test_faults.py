@@ -59,6 +59,20 @@ def test_missing_checkpoint_is_not_listed_and_pages_carry_on(models_copy):
     assert "this dataset has no ae-3" in texts(app)  # the map says why it cannot show its fallback
 
 
+@pytest.mark.parametrize(("page", "removed", "says"), [
+    ("discrete-codes", "vq-32", "the shipped VQ-VAE (vq-32)"),
+    ("latent-diffusion", "flow-ae-16", "the shipped flow models"),
+    ("vae", "cvae-16", "the shipped VAE page models"),
+    ("interpretability", "sae-512", "the shipped sparse autoencoder"),
+])
+def test_a_page_whose_models_are_missing_says_so_and_stops(models_copy, page, removed, says):
+    for suffix in (".json", ".safetensors"):
+        (models_copy / "mnist-5k" / f"{removed}{suffix}").unlink()
+    app = open_page(page)
+    assert_no_exception(app)
+    assert any(says in info.value and "Pick one of those" in info.value for info in app.info)
+
+
 def test_read_only_models_folder_still_serves_and_trains(models_copy):
     for path in [models_copy, *models_copy.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
