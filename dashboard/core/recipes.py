@@ -186,7 +186,7 @@ SCORES = {**{family: _autoencoder_metrics for family in nets.FAMILIES},
 
 
 def make(plan: Recipe, x_train: torch.Tensor | None = None, y_train: torch.Tensor | None = None,
-         progress: train.ProgressFn | None = None, should_stop: train.StopFn | None = None,
+         progress: train.EpochProgress | None = None, should_stop: train.StopFn | None = None,
          on_epoch: train.EpochFn | None = None) -> tuple[train.TrainResult, dict, bytes]:
     """Train a recipe and score it: (run, card, safetensors weights). Nothing is written; checkpoints.save does.
 

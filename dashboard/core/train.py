@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from dashboard.core import nets
 
 EpochProgress = Callable[[int, int, float], None]  # (epochs done, epochs in total, mean train loss)
-ProgressFn = EpochProgress  # the former name, still used by zoo, recipes and isolated
 StopFn = Callable[[], bool]
 # (epochs done, the network in eval mode under no_grad, mean train loss or None before the first epoch). Called once
 # before training and after every epoch; it must draw no random numbers, so training stays bit-identical with it.

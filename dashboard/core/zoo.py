@@ -75,7 +75,7 @@ def config_for(name: str, dataset: str) -> nets.ModelConfig:
 
 
 def train_and_save(name: str, dataset: str, folder: Path | str | None = None,
-                   progress: train.ProgressFn | None = None, **train_overrides) -> tuple[train.TrainResult, dict]:
+                   progress: train.EpochProgress | None = None, **train_overrides) -> tuple[train.TrainResult, dict]:
     """Train a named model with its table recipe and write weights + card (atomically) to folder."""
     result, card, payload = recipes.make(recipes.recipe(name, dataset, **train_overrides), progress=progress)
     card = checkpoints.save(payload, card, Path(folder) if folder else folder_for(dataset), name)
